@@ -1,0 +1,1 @@
+"""Travel times: straight-line model, road networks and H3 demand grids."""

@@ -1,0 +1,1 @@
+"""The scenario model: places, people, force, threat and the payoff model."""
