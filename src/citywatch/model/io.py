@@ -1,0 +1,654 @@
+"""Read and write scenario folders: ``scenario.toml`` plus CSV or GeoJSON tables.
+
+A scenario folder holds::
+
+    scenario.toml      name, time zone, bounds, slots, force, travel, payoff parameters,
+                       attacker types, and the names of the tables below
+    sites.csv          id, name, category, lat, lon, zone_id, symbolic_value, hardening,
+                       people_<slot> for every slot (+ optional annual_entries_exits_m, capacity)
+    zones.csv          id, name, population_2021, lat, lon, area_km2, inner
+                       (or zones.geojson: polygons with those properties; lat/lon optional)
+    standby.csv        id, name, kind, lat, lon, zone_id, capacity
+    threat_levels.toml optional; the posture table (default: the one shipped with CityWatch)
+
+Loading validates everything once and reports every problem together
+(`citywatch.errors.ScenarioError.problems`); the core then trusts the objects.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import tomllib
+import zoneinfo
+from collections.abc import Iterable
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from citywatch.errors import Problem, ScenarioError
+from citywatch.model.force import Force, Shift
+from citywatch.model.scenario import (
+    SITE_CATEGORIES,
+    STANDBY_KINDS,
+    AttackerType,
+    Bounds,
+    PayoffParameters,
+    Scenario,
+    Site,
+    StandbyPoint,
+    TimeSlot,
+    TravelModel,
+    Zone,
+)
+from citywatch.model.threat import (
+    PostureTable,
+    ThreatLevel,
+    default_postures,
+    load_postures,
+)
+
+__all__ = ["load_scenario", "save_scenario"]
+
+_PRIOR_TOL = 1e-6
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _parse_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        hh, mm = str(value).split(":")
+        return time(int(hh), int(mm))
+    except (ValueError, TypeError):
+        msg = f"a time as HH:MM, got {value!r}"
+        raise ValueError(msg) from None
+
+
+class _SlotIn(_Strict):
+    name: str = Field(min_length=1)
+    start: time
+    hours: float = Field(gt=0, le=24)
+    patrol_teams: int | None = Field(default=None, ge=0)
+    arv_crews: int | None = Field(default=None, ge=0)
+
+    _t = field_validator("start", mode="before")(_parse_time)
+
+
+class _ShiftIn(_Strict):
+    name: str
+    start: time
+    share: float = Field(ge=0, le=1)
+
+    _t = field_validator("start", mode="before")(_parse_time)
+
+
+class _ForceIn(_Strict):
+    officers: int = Field(ge=0)
+    committed_officers: int = Field(default=0, ge=0)
+    abstraction_rate: float = Field(default=0.25, ge=0, lt=1)
+    patrol_team_size: int = Field(default=2, ge=1)
+    arv_crew_size: int = Field(default=3, ge=1)
+    arv_share: float = Field(default=0.5, ge=0, le=1)
+    weekly_hours: float = Field(default=40.0, gt=0, le=168)
+    shift_hours: float = Field(default=10.0, gt=0, le=24)
+    shifts: list[_ShiftIn] | None = None
+
+
+class _TravelIn(_Strict):
+    circuity: float = Field(default=1.3, ge=1)
+    short_trip_circuity: float = Field(default=1.4, ge=1)
+    short_trip_m: float = Field(default=2000.0, ge=0)
+    inner_speed_kmh: float = Field(default=25.0, gt=0)
+    outer_speed_kmh: float = Field(default=37.5, gt=0)
+    slot_speed_factor: dict[str, float] = Field(default_factory=dict)
+    dispatch_delay_min: float = Field(default=1.5, ge=0)
+    engage_min: float = Field(default=1.0, ge=0)
+    arv_busy_probability: float = Field(default=0.3, ge=0, lt=1)
+
+
+class _PayoffsIn(_Strict):
+    on_site_intervention_min: float = Field(default=1.0, ge=0)
+    symbolic_weight: float = Field(default=1.0, ge=0)
+
+
+class _AttackerIn(_Strict):
+    id: str = Field(min_length=1)
+    name: str
+    prior: float = Field(ge=0, le=1)
+    initial_casualties: float = Field(ge=0)
+    casualties_per_minute: float = Field(ge=0)
+    people_cap: float = Field(ge=0, le=1)
+    interdiction: float = Field(ge=0, le=1)
+    capture_penalty: float = Field(ge=0)
+    hardening_effect: float = Field(ge=0, le=1)
+    description: str = ""
+
+
+class _BoundsIn(_Strict):
+    min_lat: float = Field(ge=-90, le=90)
+    min_lon: float = Field(ge=-180, le=180)
+    max_lat: float = Field(ge=-90, le=90)
+    max_lon: float = Field(ge=-180, le=180)
+
+
+class _TablesIn(_Strict):
+    sites: str = "sites.csv"
+    zones: str = "zones.csv"
+    standby: str = "standby.csv"
+
+
+class _ScenarioIn(_Strict):
+    name: str = Field(min_length=1)
+    version: str = "1"
+    timezone: str = "UTC"
+    threat_level: str = "SEVERE"
+    threat_levels: str | None = None
+    bounds: _BoundsIn
+    tables: _TablesIn = Field(default_factory=_TablesIn)
+    slots: list[_SlotIn] | None = None
+    force: _ForceIn
+    travel: _TravelIn = Field(default_factory=_TravelIn)
+    payoffs: _PayoffsIn = Field(default_factory=_PayoffsIn)
+    attackers: list[_AttackerIn] = Field(min_length=1)
+
+
+_FINITE = dict(allow_inf_nan=False)
+
+
+class _SiteRow(_Strict):
+    model_config = ConfigDict(extra="ignore", frozen=True, **_FINITE)  # type: ignore[typeddict-item]
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    category: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    zone_id: str
+    symbolic_value: float = Field(default=0.0, ge=0)
+    hardening: float = Field(default=0.0, ge=0, le=1)
+    annual_entries_exits_m: float | None = Field(default=None, ge=0)
+    capacity: int | None = Field(default=None, ge=0)
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: str) -> str:
+        if v not in SITE_CATEGORIES:
+            msg = f"one of {', '.join(SITE_CATEGORIES)}"
+            raise ValueError(msg)
+        return v
+
+    @field_validator("annual_entries_exits_m", "capacity", mode="before")
+    @classmethod
+    def _blank(cls, v: object) -> object:
+        return None if v == "" else v
+
+
+class _ZoneRow(_Strict):
+    model_config = ConfigDict(extra="ignore", frozen=True, **_FINITE)  # type: ignore[typeddict-item]
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    population_2021: int = Field(ge=0)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    area_km2: float = Field(gt=0)
+    inner: bool = False
+
+
+class _StandbyRow(_Strict):
+    model_config = ConfigDict(extra="ignore", frozen=True, **_FINITE)  # type: ignore[typeddict-item]
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    zone_id: str
+    capacity: int = Field(default=2, ge=1)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in STANDBY_KINDS:
+            msg = f"one of {', '.join(STANDBY_KINDS)}"
+            raise ValueError(msg)
+        return v
+
+
+def _problems(err: ValidationError, file: str, *, row: int | None = None,
+              prefix: str = "") -> list[Problem]:
+    out = []
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(row)"
+        expected = e["msg"].removeprefix("Value error, ")
+        value = e.get("input")
+        if e["type"] == "missing":
+            value, expected = None, "a value (missing)"
+        out.append(Problem(file, prefix + field, value, expected, row))
+    return out
+
+
+def _default_slots() -> list[TimeSlot]:
+    return [TimeSlot(f"{h:02d}-{h + 4:02d}", time(h, 0), 4.0) for h in range(0, 24, 4)]
+
+
+def _read_csv(path: Path, problems: list[Problem],
+              required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    if not path.is_file():
+        problems.append(Problem(path.name, "(file)", str(path), "an existing CSV file"))
+        return []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in required if c not in header]
+            for col in missing:
+                problems.append(Problem(path.name, col, None, "a column named so in the header"))
+            if missing:
+                return []
+            return [(i, row) for i, row in enumerate(reader, start=2)]
+    except (UnicodeDecodeError, csv.Error) as err:
+        problems.append(Problem(path.name, "(file)", str(path), f"readable UTF-8 CSV ({err})"))
+        return []
+
+
+def _ring_centroid(ring: list[tuple[float, float]]) -> tuple[float, float]:
+    """Area centroid (lon, lat) of a polygon ring by the shoelace formula."""
+    a = cx = cy = 0.0
+    for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
+        cross = x0 * y1 - x1 * y0
+        a += cross
+        cx += (x0 + x1) * cross
+        cy += (y0 + y1) * cross
+    if abs(a) < 1e-15:
+        xs, ys = zip(*ring, strict=True)
+        return sum(xs) / len(xs), sum(ys) / len(ys)
+    return cx / (3 * a), cy / (3 * a)
+
+
+def _read_zones_geojson(path: Path, problems: list[Problem]
+                        ) -> list[tuple[int, dict[str, Any], tuple[tuple[float, float], ...]]]:
+    if not path.is_file():
+        problems.append(Problem(path.name, "(file)", str(path), "an existing GeoJSON file"))
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data["features"]
+    except (ValueError, KeyError, TypeError) as err:
+        problems.append(Problem(path.name, "(file)", str(path),
+                                f"a GeoJSON FeatureCollection ({err})"))
+        return []
+    out = []
+    for i, feat in enumerate(features, start=1):
+        geom = (feat or {}).get("geometry") or {}
+        props = dict((feat or {}).get("properties") or {})
+        coords = geom.get("coordinates")
+        if geom.get("type") == "Polygon" and coords:
+            ring = [(float(x), float(y)) for x, y, *_ in coords[0]]
+        elif geom.get("type") == "MultiPolygon" and coords:
+            ring = [(float(x), float(y)) for x, y, *_ in max(coords, key=lambda p: len(p[0]))[0]]
+        else:
+            problems.append(Problem(path.name, "geometry", geom.get("type"),
+                                    "a Polygon or MultiPolygon", i))
+            continue
+        if "lat" not in props or "lon" not in props:
+            lon, lat = _ring_centroid(ring[:-1] if ring[0] == ring[-1] else ring)
+            props.setdefault("lat", lat)
+            props.setdefault("lon", lon)
+        out.append((i, props, tuple(ring)))
+    return out
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario folder (or its ``scenario.toml``).
+
+    Raises
+    ------
+    ScenarioError
+        With every problem found (file, row, field, value, what was expected) in
+        ``.problems``.
+    """
+    path = Path(path)
+    folder = path.parent if path.is_file() else path
+    toml_path = path if path.is_file() else path / "scenario.toml"
+    if not toml_path.is_file():
+        msg = f"`path` {str(path)!r} holds no scenario.toml"
+        raise ScenarioError(msg, [Problem(str(path), "scenario.toml", None,
+                                          "an existing scenario folder or scenario.toml")])
+    try:
+        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ScenarioError(f"{toml_path}: invalid TOML: {err}",
+                            [Problem("scenario.toml", "(file)", None, f"valid TOML ({err})")]
+                            ) from err
+    problems: list[Problem] = []
+    try:
+        spec = _ScenarioIn.model_validate(raw)
+    except ValidationError as err:
+        problems = _problems(err, "scenario.toml")
+        raise ScenarioError(f"{len(problems)} problem(s) in {toml_path}", problems) from None
+
+    f = "scenario.toml"
+    try:
+        zoneinfo.ZoneInfo(spec.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(Problem(f, "timezone", spec.timezone, "an IANA time zone name"))
+    try:
+        level = ThreatLevel.parse(spec.threat_level)
+    except ScenarioError as err:
+        problems.append(Problem(f, "threat_level", spec.threat_level, str(err).split(", got")[0]
+                                .removeprefix("`threat_level` must be ")))
+        level = ThreatLevel.SEVERE
+    postures: PostureTable = default_postures()
+    if spec.threat_levels is not None:
+        try:
+            postures = load_postures(folder / spec.threat_levels)
+        except ScenarioError as err:
+            problems.extend(err.problems or [Problem(f, "threat_levels", spec.threat_levels,
+                                                     str(err))])
+    b = spec.bounds
+    if b.min_lat >= b.max_lat or b.min_lon >= b.max_lon:
+        problems.append(Problem(f, "bounds", b.model_dump(), "min_lat < max_lat and "
+                                "min_lon < max_lon"))
+    bounds = Bounds(b.min_lat, b.min_lon, b.max_lat, b.max_lon)
+
+    slots = ([TimeSlot(s.name, s.start, s.hours, s.patrol_teams, s.arv_crews)
+              for s in spec.slots] if spec.slots else _default_slots())
+    names = [s.name for s in slots]
+    if len(set(names)) != len(names):
+        problems.append(Problem(f, "slots.name", names, "unique slot names"))
+    if sum(s.hours for s in slots) > 24 + 1e-9:
+        problems.append(Problem(f, "slots.hours", [s.hours for s in slots],
+                                "slots that fit in one day (24 hours in all)"))
+
+    priors = [a.prior for a in spec.attackers]
+    if abs(sum(priors) - 1.0) > _PRIOR_TOL:
+        problems.append(Problem(f, "attackers.prior", priors,
+                                f"priors summing to 1 (they sum to {sum(priors):.6g})"))
+    ids = [a.id for a in spec.attackers]
+    if len(set(ids)) != len(ids):
+        problems.append(Problem(f, "attackers.id", ids, "unique attacker ids"))
+    attackers = tuple(AttackerType(**a.model_dump()) for a in spec.attackers)
+
+    fs = spec.force
+    if fs.committed_officers > fs.officers:
+        problems.append(Problem(f, "force.committed_officers", fs.committed_officers,
+                                f"at most `force.officers` ({fs.officers})"))
+    shifts = (tuple(Shift(s.name, s.start, s.share) for s in fs.shifts) if fs.shifts
+              else Force(officers=0).shifts)
+    if abs(sum(s.share for s in shifts) - 1.0) > _PRIOR_TOL:
+        problems.append(Problem(f, "force.shifts.share", [s.share for s in shifts],
+                                "shares summing to 1"))
+    force = Force(officers=fs.officers, committed_officers=fs.committed_officers,
+                  abstraction_rate=fs.abstraction_rate, patrol_team_size=fs.patrol_team_size,
+                  arv_crew_size=fs.arv_crew_size, arv_share=fs.arv_share,
+                  weekly_hours=fs.weekly_hours, shift_hours=fs.shift_hours, shifts=shifts)
+    for s in slots:
+        if s.patrol_teams is None and s.arv_crews is None:
+            continue
+        need = (s.patrol_teams or 0) * force.patrol_team_size + (s.arv_crews or 0) \
+            * force.arv_crew_size
+        if need > force.street_officers:
+            problems.append(Problem(f, f"slots.{s.name}.patrol_teams",
+                                    {"patrol_teams": s.patrol_teams, "arv_crews": s.arv_crews},
+                                    f"teams needing at most the force's {force.street_officers}"
+                                    f" street officers (they need {need})"))
+
+    unknown_factor = sorted(set(spec.travel.slot_speed_factor) - set(names))
+    for name in unknown_factor:
+        problems.append(Problem(f, f"travel.slot_speed_factor.{name}",
+                                spec.travel.slot_speed_factor[name],
+                                f"a known slot name ({', '.join(names)})"))
+    if any(v <= 0 for v in spec.travel.slot_speed_factor.values()):
+        problems.append(Problem(f, "travel.slot_speed_factor",
+                                spec.travel.slot_speed_factor, "factors > 0"))
+    tr = spec.travel.model_dump()
+    tr["slot_speed_factor"] = tuple(spec.travel.slot_speed_factor.get(n, 1.0) for n in names)
+    travel = TravelModel(**tr)
+
+    zones = _load_zones(folder, spec.tables.zones, bounds, problems)
+    zone_ids = {z.id for z in zones}
+    sites = _load_sites(folder / spec.tables.sites, names, bounds, zone_ids, problems)
+    standby = _load_standby(folder / spec.tables.standby, bounds, zone_ids, problems)
+
+    if problems:
+        raise ScenarioError(f"{len(problems)} problem(s) in scenario {str(folder)!r}", problems)
+    return Scenario(
+        name=spec.name, version=spec.version, timezone=spec.timezone, bounds=bounds,
+        slots=tuple(slots), sites=sites, zones=zones, standby=standby, attackers=attackers,
+        force=force, threat_level=level, postures=postures, travel=travel,
+        payoffs=PayoffParameters(**spec.payoffs.model_dump()),
+    )
+
+
+def _check_common(file: str, row: int, obj: Any, bounds: Bounds, zone_ids: set[str] | None,
+                  seen: set[str], problems: list[Problem]) -> bool:
+    ok = True
+    if obj.id in seen:
+        problems.append(Problem(file, "id", obj.id, "a unique id", row))
+        ok = False
+    seen.add(obj.id)
+    if not bounds.contains(obj.lat, obj.lon):
+        problems.append(Problem(file, "lat,lon", (obj.lat, obj.lon),
+                                f"a point inside the scenario bounds (lat {bounds.min_lat}.."
+                                f"{bounds.max_lat}, lon {bounds.min_lon}..{bounds.max_lon})",
+                                row))
+        ok = False
+    if zone_ids is not None and zone_ids and obj.zone_id not in zone_ids:
+        problems.append(Problem(file, "zone_id", obj.zone_id, "the id of a zone", row))
+        ok = False
+    return ok
+
+
+def _load_zones(folder: Path, table: str, bounds: Bounds,
+                problems: list[Problem]) -> tuple[Zone, ...]:
+    path = folder / table
+    rows: list[tuple[int, dict[str, Any], tuple[tuple[float, float], ...] | None]]
+    if table.endswith((".geojson", ".json")):
+        rows = list(_read_zones_geojson(path, problems))
+    else:
+        rows = [(i, r, None) for i, r in _read_csv(path, problems, ("id", "name", "lat", "lon"))]
+    zones: list[Zone] = []
+    seen: set[str] = set()
+    for i, raw, ring in rows:
+        try:
+            z = _ZoneRow.model_validate(raw)
+        except ValidationError as err:
+            problems.extend(_problems(err, path.name, row=i))
+            continue
+        if _check_common(path.name, i, z, bounds, None, seen, problems):
+            zones.append(Zone(z.id, z.name, z.population_2021, z.lat, z.lon, z.area_km2,
+                              z.inner, ring))
+    if not rows and path.exists():
+        problems.append(Problem(path.name, "(rows)", 0, "at least one zone"))
+    return tuple(zones)
+
+
+def _load_sites(path: Path, slot_names: list[str], bounds: Bounds, zone_ids: set[str],
+                problems: list[Problem]) -> tuple[Site, ...]:
+    rows = _read_csv(path, problems, ("id", "name", "category", "lat", "lon", "zone_id"))
+    if not rows:
+        if path.is_file():
+            problems.append(Problem(path.name, "(rows)", 0, "at least one site"))
+        return ()
+    header = list(rows[0][1].keys())
+    people_cols = [c for c in header if c.startswith("people_")]
+    for col in people_cols:
+        if col.removeprefix("people_") not in slot_names:
+            problems.append(Problem(path.name, col, col.removeprefix("people_"),
+                                    f"a slot name ({', '.join(slot_names)})"))
+    for name in slot_names:
+        if f"people_{name}" not in header:
+            problems.append(Problem(path.name, f"people_{name}", None,
+                                    f"a column of people present in slot {name!r}"))
+    sites: list[Site] = []
+    seen: set[str] = set()
+    for i, raw in rows:
+        people = []
+        good = True
+        for name in slot_names:
+            col = f"people_{name}"
+            value = raw.get(col)
+            if value is None:
+                good = False
+                continue
+            try:
+                v = float(value)
+            except ValueError:
+                problems.append(Problem(path.name, col, value, "a number of people", i))
+                good = False
+                continue
+            if not math.isfinite(v) or v < 0:
+                problems.append(Problem(path.name, col, value, "a number of people >= 0", i))
+                good = False
+            people.append(v)
+        try:
+            s = _SiteRow.model_validate(raw)
+        except ValidationError as err:
+            problems.extend(_problems(err, path.name, row=i))
+            continue
+        if _check_common(path.name, i, s, bounds, zone_ids, seen, problems) and good:
+            sites.append(Site(s.id, s.name, s.category, s.lat, s.lon, s.zone_id, tuple(people),
+                              s.symbolic_value, s.hardening, s.annual_entries_exits_m,
+                              s.capacity))
+    return tuple(sites)
+
+
+def _load_standby(path: Path, bounds: Bounds, zone_ids: set[str],
+                  problems: list[Problem]) -> tuple[StandbyPoint, ...]:
+    rows = _read_csv(path, problems, ("id", "name", "kind", "lat", "lon", "zone_id"))
+    points: list[StandbyPoint] = []
+    seen: set[str] = set()
+    for i, raw in rows:
+        try:
+            p = _StandbyRow.model_validate(raw)
+        except ValidationError as err:
+            problems.extend(_problems(err, path.name, row=i))
+            continue
+        if _check_common(path.name, i, p, bounds, zone_ids, seen, problems):
+            points.append(StandbyPoint(p.id, p.name, p.kind, p.lat, p.lon, p.zone_id,
+                                       p.capacity))
+    if not rows and path.is_file():
+        problems.append(Problem(path.name, "(rows)", 0, "at least one standby point"))
+    return tuple(points)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, time):
+        return json.dumps(v.strftime("%H:%M"))
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
+    """Write a scenario as a folder that `load_scenario` reads back to an equal scenario."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    tm = scenario.travel
+    lines = [
+        "# CityWatch scenario. Edit the numbers here and the CSV tables beside this file;",
+        "# `citywatch scenario validate DIR` checks everything.",
+        f"name = {_toml_value(scenario.name)}",
+        f"version = {_toml_value(scenario.version)}",
+        f"timezone = {_toml_value(scenario.timezone)}",
+        f"threat_level = {_toml_value(scenario.threat_level.name)}",
+        'threat_levels = "threat_levels.toml"',
+        "",
+        "[bounds]",
+        *(f"{k} = {getattr(scenario.bounds, k)!r}" for k in ("min_lat", "min_lon", "max_lat",
+                                                            "max_lon")),
+        "",
+        "[tables]",
+        'sites = "sites.csv"',
+        'zones = "zones.csv"',
+        'standby = "standby.csv"',
+        "",
+    ]
+    for s in scenario.slots:
+        lines += ["[[slots]]", f"name = {_toml_value(s.name)}", f"start = {_toml_value(s.start)}",
+                  f"hours = {s.hours!r}"]
+        if s.patrol_teams is not None:
+            lines.append(f"patrol_teams = {s.patrol_teams}")
+        if s.arv_crews is not None:
+            lines.append(f"arv_crews = {s.arv_crews}")
+        lines.append("")
+    fo = scenario.force
+    lines.append("[force]")
+    for k in ("officers", "committed_officers", "abstraction_rate", "patrol_team_size",
+              "arv_crew_size", "arv_share", "weekly_hours", "shift_hours"):
+        lines.append(f"{k} = {_toml_value(getattr(fo, k))}")
+    lines.append("")
+    for sh in fo.shifts:
+        lines += ["[[force.shifts]]", f"name = {_toml_value(sh.name)}",
+                  f"start = {_toml_value(sh.start)}", f"share = {sh.share!r}", ""]
+    lines.append("[travel]")
+    for k in ("circuity", "short_trip_circuity", "short_trip_m", "inner_speed_kmh",
+              "outer_speed_kmh", "dispatch_delay_min", "engage_min", "arv_busy_probability"):
+        lines.append(f"{k} = {_toml_value(getattr(tm, k))}")
+    if tm.slot_speed_factor:
+        lines.append("slot_speed_factor = " + _toml_value(
+            dict(zip(scenario.slot_names, tm.slot_speed_factor, strict=True))))
+    lines += ["", "[payoffs]",
+              f"on_site_intervention_min = {scenario.payoffs.on_site_intervention_min!r}",
+              f"symbolic_weight = {scenario.payoffs.symbolic_weight!r}", ""]
+    for a in scenario.attackers:
+        lines.append("[[attackers]]")
+        for k in ("id", "name", "prior", "initial_casualties", "casualties_per_minute",
+                  "people_cap", "interdiction", "capture_penalty", "hardening_effect",
+                  "description"):
+            lines.append(f"{k} = {_toml_value(getattr(a, k))}")
+        lines.append("")
+    (out / "scenario.toml").write_text("\n".join(lines), encoding="utf-8")
+    _write_postures(scenario.postures, out / "threat_levels.toml")
+
+    def write(name: str, header: list[str], rows: Iterable[list[object]]) -> None:
+        with (out / name).open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for r in rows:
+                w.writerow([_fmt(v) for v in r])
+
+    write("sites.csv", ["id", "name", "category", "lat", "lon", "zone_id", "symbolic_value",
+                        "hardening", "annual_entries_exits_m", "capacity",
+                        *(f"people_{n}" for n in scenario.slot_names)],
+          ([s.id, s.name, s.category, s.lat, s.lon, s.zone_id, s.symbolic_value, s.hardening,
+            s.annual_entries_exits_m, s.capacity, *s.people] for s in scenario.sites))
+    write("zones.csv", ["id", "name", "population_2021", "lat", "lon", "area_km2", "inner"],
+          ([z.id, z.name, z.population, z.lat, z.lon, z.area_km2, str(z.inner).lower()]
+           for z in scenario.zones))
+    write("standby.csv", ["id", "name", "kind", "lat", "lon", "zone_id", "capacity"],
+          ([p.id, p.name, p.kind, p.lat, p.lon, p.zone_id, p.capacity]
+           for p in scenario.standby))
+    return out
+
+
+def _write_postures(table: PostureTable, path: Path) -> None:
+    lines = ["# Threat-level postures (assumptions; see citywatch/data/threat_levels.toml).",
+             f"version = {_toml_value(table.version)}", ""]
+    for p in table.postures:
+        lines += [f"[{p.level.name}]", f"meaning = {_toml_value(p.level.meaning)}",
+                  f"attack_likelihood = {p.attack_likelihood!r}",
+                  f"deployed_share = {p.deployed_share!r}",
+                  f"shift_extension_hours = {p.shift_extension_hours!r}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
