@@ -1,0 +1,55 @@
+"""Helpers shared by the CLI commands: loading scenarios, printing errors and JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from rich.console import Console
+
+from citywatch.errors import ScenarioError
+from citywatch.model.scenario import Scenario
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str) -> NoReturn:
+    """Print a one-line error to stderr and exit with status 2."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise SystemExit(2)
+
+
+def load(scenario: str, *, threat: str | None = None, officers: int | None = None) -> Scenario:
+    """Load an embedded scenario by name or a scenario folder by path, with overrides."""
+    from citywatch.data import london, scenario_names
+    from citywatch.model.io import load_scenario
+
+    if scenario.lower() in scenario_names():
+        sc = london()
+    elif Path(scenario).exists():
+        try:
+            sc = load_scenario(scenario)
+        except ScenarioError as err:
+            msg = f"{err} (run `citywatch scenario validate {scenario}` for the full list)"
+            raise ScenarioError(msg, err.problems) from None
+    else:
+        names = ", ".join(scenario_names())
+        msg = f"`--scenario` must be an embedded scenario ({names}) or a folder, got {scenario!r}"
+        raise ScenarioError(msg)
+    if threat is not None:
+        sc = sc.with_threat(threat)
+    if officers is not None:
+        if officers < sc.force.committed_officers:
+            msg = (f"`--officers` must be at least the {sc.force.committed_officers} officers "
+                   f"committed to other duties, got {officers}")
+            raise ScenarioError(msg)
+        sc = sc.with_force(officers=officers)
+    return sc
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to stdout without rich markup."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,284 @@
+"""The deployment plan: a scenario's game, its equilibrium, and what they mean."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from citywatch.errors import GameError
+from citywatch.games.equilibrium import Equilibrium
+from citywatch.model.game import SecurityGame
+from citywatch.model.payoffs import ScenarioGame, build_game
+from citywatch.model.scenario import Scenario
+
+__all__ = ["ATTACKER_MODELS", "Plan", "best_responses", "make_plan", "write_plan"]
+
+ATTACKER_MODELS = ("auto", "bayesian", "mixture", "qr")
+FloatArray = npt.NDArray[np.float64]
+
+
+def best_responses(game: SecurityGame, coverage: FloatArray, *,
+                   tol: float = 1e-9) -> tuple[npt.NDArray[np.int64], float]:
+    """Each type's best target against `coverage` (ties to the defender) and the loss-weighted value.
+
+    Returns the attacked target of each type and the prior-weighted defender utility.
+    """
+    ua = game.attacker_payoffs(coverage)
+    ud = game.defender_payoffs(coverage)
+    attacked = np.empty(game.n_types, dtype=np.int64)
+    for k in range(game.n_types):
+        best = np.flatnonzero(ua[k] >= ua[k].max() - tol)
+        attacked[k] = best[np.argmax(ud[k, best])]
+    value = float(game.priors @ ud[np.arange(game.n_types), attacked])
+    return attacked, value
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A solved deployment plan for one scenario.
+
+    Attributes
+    ----------
+    scenario
+        The scenario planned for.
+    built
+        The security game the scenario induced, with response times and casualties.
+    equilibrium
+        The solver's result on the game it solved.
+    attacker_model
+        ``"bayesian"`` (each attack type responds on its own), ``"mixture"`` (one
+        prior-weighted type) or ``"qr"`` (quantal response).
+    attacked
+        Each real attack type's best response to the plan's coverage.
+    defender_utility
+        Prior-weighted defender utility with each real type best-responding
+        (casualty-equivalents per attack, negative).
+    notes
+        Plain statements about how the plan was made (approximations, gaps).
+    """
+
+    scenario: Scenario
+    built: ScenarioGame
+    equilibrium: Equilibrium
+    attacker_model: str
+    attacked: npt.NDArray[np.int64]
+    defender_utility: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def coverage(self) -> FloatArray:
+        """Coverage of each (site, slot) target, slot-major."""
+        return self.equilibrium.coverage
+
+    @property
+    def expected_loss(self) -> float:
+        """Expected casualty-equivalents per attack (``−defender_utility``)."""
+        return -self.defender_utility
+
+    def coverage_rows(self) -> Iterator[dict[str, Any]]:
+        """One ``{"site", "slot", "coverage"}`` record per target."""
+        for t, c in enumerate(self.coverage):
+            site, slot = self.built.target_label(t)
+            yield {"site": site, "slot": slot, "coverage": float(c)}
+
+    def top_sites(self, slot: str, *, n: int = 5) -> list[tuple[str, float]]:
+        """The `n` most covered sites in `slot` as (site id, coverage)."""
+        s = self.scenario.slot_index(slot)
+        ns = self.built.n_sites
+        cov = self.coverage[s * ns:(s + 1) * ns]
+        order = np.argsort(-cov, kind="stable")[:n]
+        return [(self.built.site_ids[i], float(cov[i])) for i in order]
+
+    def indifferent_targets(self, *, k: int | None = None, tol: float = 1e-6
+                            ) -> list[tuple[str, str]]:
+        """Targets between which the attacker is indifferent (its best responses).
+
+        For the mixture model this is the attack set of the prior-weighted attacker;
+        otherwise that of attack type `k` (default: the most likely type).
+        """
+        game = self.built.game.mixture() if self.attacker_model == "mixture" else self.built.game
+        if k is None:
+            k = 0 if game.n_types == 1 else int(np.argmax(game.priors))
+        ua = game.attacker_payoffs(self.coverage)[k]
+        idx = np.flatnonzero(ua >= ua.max() - tol)
+        return [self.built.target_label(int(t)) for t in idx]
+
+    def summary(self) -> str:
+        """What the equilibrium means, in plain words."""
+        attack = [self.built.target_label(int(t)) for t in self.attacked]
+        names = [a.name.lower() for a in self.scenario.attackers]
+        loss = self.expected_loss
+        indiff = self.indifferent_targets()
+        lines = [
+            f"The plan randomises {sum(t.patrol_teams for t in self.built.teams)} armed patrol "
+            f"team-slots a day over {len(self.built.site_ids)} sites so that a watching "
+            f"attacker gains as little as possible from any one target: {len(indiff)} "
+            f"(site, slot) pairs are equally attractive to it, so there is no weak spot to "
+            f"pick.",
+            f"Against this plan an attack costs about {loss:.1f} casualty-equivalents on "
+            f"average; the most likely choice of each attack type is "
+            + "; ".join(f"{n} at {s} ({sl})" for n, (s, sl) in zip(names, attack, strict=True))
+            + ".",
+        ]
+        return " ".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full plan as JSON-ready data."""
+        sc = self.scenario
+        eq = self.equilibrium
+        posture = sc.postures[sc.threat_level]
+        return {
+            "scenario": {"name": sc.name, "version": sc.version},
+            "threat_level": sc.threat_level.name,
+            "threat_meaning": sc.threat_level.meaning,
+            "posture_version": sc.postures.version,
+            "attack_likelihood_per_year": posture.attack_likelihood,
+            "slots": {t.slot: t.patrol_teams for t in self.built.teams},
+            "arv_crews": {t.slot: t.arv_crews for t in self.built.teams},
+            "officers_on_duty": {t.slot: round(t.officers, 1) for t in self.built.teams},
+            "coverage": list(self.coverage_rows()),
+            "defender_utility": self.defender_utility,
+            "expected_casualties_per_attack": self.expected_loss,
+            "attack": {a.id: {"site": s, "slot": sl} for a, (s, sl) in zip(
+                sc.attackers, (self.built.target_label(int(t)) for t in self.attacked),
+                strict=True)},
+            "indifferent_targets": [{"site": s, "slot": sl}
+                                    for s, sl in self.indifferent_targets()],
+            "arv_posts": {slot: [sc.standby[j].id for j in posts]
+                          for slot, posts in zip(sc.slot_names, self.built.arv_posts,
+                                                 strict=True)},
+            "response_minutes": {slot: dict(zip(sc.site_ids,
+                                                np.round(self.built.response_minutes[s], 2)
+                                                .tolist(), strict=True))
+                                 for s, slot in enumerate(sc.slot_names)},
+            "attacker_model": self.attacker_model,
+            "method": eq.method,
+            "optimal": eq.optimal,
+            "gap": eq.gap if np.isfinite(eq.gap) else None,
+            "solve_seconds": eq.seconds,
+            "solver_defender_utility": eq.defender_utility,
+            "notes": list(self.notes),
+            "summary": self.summary(),
+        }
+
+
+def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float | None = 30.0,
+              lam: float | None = None) -> Plan:
+    """Solve the scenario's deployment game.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    attacker
+        ``"bayesian"``: the exact Bayesian Stackelberg equilibrium over the attack types
+        (returns the incumbent and its proven gap if `time_limit` runs out);
+        ``"mixture"``: one attacker with prior-weighted payoffs, solved exactly by
+        ORIGAMI; ``"qr"``: a quantal-response attacker with rationality `lam`;
+        ``"auto"``: bayesian when that solver is installed, else mixture.
+    time_limit
+        Seconds allowed for the Bayesian MILP.
+    lam
+        Quantal-response rationality (only with ``attacker="qr"``).
+    """
+    if attacker not in ATTACKER_MODELS:
+        msg = f"`attacker` must be one of {', '.join(ATTACKER_MODELS)}, got {attacker!r}"
+        raise GameError(msg)
+    built = build_game(scenario)
+    game = built.game
+    notes: list[str] = []
+    if attacker == "auto":
+        try:
+            import citywatch.games.bayesian  # noqa: F401
+            attacker = "bayesian"
+        except ImportError:
+            attacker = "mixture"
+    if attacker == "mixture":
+        from citywatch.games.origami import solve_origami
+
+        eq = solve_origami(game.mixture())
+        notes.append("Planned against one attacker whose payoffs are the prior-weighted "
+                     "mixture of the attack types (solved exactly with ORIGAMI); each type's "
+                     "own best response is then evaluated against that coverage.")
+    elif attacker == "bayesian":
+        from citywatch.games.bayesian import solve_bayesian
+
+        eq = solve_bayesian(game, time_limit=time_limit)
+        if eq.optimal:
+            notes.append("Bayesian Stackelberg equilibrium over the attack types, proven "
+                         "optimal.")
+        else:
+            notes.append(f"Bayesian Stackelberg equilibrium over the attack types: the "
+                         f"time limit ({time_limit} s) ran out; the plan is within "
+                         f"{eq.gap:.3g} casualty-equivalents of the optimum (proven gap).")
+    else:
+        from citywatch.games.quantal import solve_quantal
+
+        eq = solve_quantal(game, lam=lam, time_limit=time_limit)
+        notes.append(f"Planned against a quantal-response attacker (lambda={lam}).")
+    attacked, value = best_responses(game, eq.coverage)
+    if any(built.idle_teams):
+        notes.append(f"{sum(built.idle_teams)} patrol team-slots exceed one team per site "
+                     f"and are left unassigned.")
+    return Plan(scenario, built, eq, attacker, attacked, value, tuple(notes))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` so a crash leaves either the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_plan(plan: Plan, folder: str | Path) -> list[Path]:
+    """Write ``plan.json``, ``coverage.csv`` and ``sites.geojson`` into `folder`."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    data = plan.to_dict()
+    written = []
+    p = out / "plan.json"
+    _atomic_write(p, json.dumps(data, indent=2))
+    written.append(p)
+
+    import io
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["site_id", "site_name", "slot", "coverage", "people", "response_minutes"])
+    sc = plan.scenario
+    people = sc.people()
+    for t, c in enumerate(plan.coverage):
+        s, i = divmod(t, plan.built.n_sites)
+        site = sc.sites[i]
+        w.writerow([site.id, site.name, sc.slot_names[s], f"{c:.6f}", f"{people[i, s]:g}",
+                    f"{plan.built.response_minutes[s, i]:.2f}"])
+    p = out / "coverage.csv"
+    _atomic_write(p, buf.getvalue())
+    written.append(p)
+
+    ns = plan.built.n_sites
+    features = []
+    for i, site in enumerate(sc.sites):
+        props: dict[str, Any] = {"id": site.id, "name": site.name, "category": site.category}
+        for s, slot in enumerate(sc.slot_names):
+            props[f"coverage_{slot}"] = round(float(plan.coverage[s * ns + i]), 6)
+            props[f"people_{slot}"] = site.people[s]
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": {"type": "Point", "coordinates": [site.lon, site.lat]}})
+    p = out / "sites.geojson"
+    _atomic_write(p, json.dumps({"type": "FeatureCollection", "features": features}))
+    written.append(p)
+    return written

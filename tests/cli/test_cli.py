@@ -1,0 +1,80 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _scenarios import SITES, write_tiny
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "citywatch", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    for needle in needles:
+        assert needle in proc.stderr, proc.stderr
+
+
+def test_plan_tiny_json(tiny_dir: Path) -> None:
+    proc = run("plan", "--scenario", str(tiny_dir), "--attacker", "mixture", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data["slots"]) == {"day", "night"}
+    assert {r["site"] for r in data["coverage"]} == {"alpha", "bravo", "charlie", "delta",
+                                                     "echo"}
+    for slot, teams in data["slots"].items():
+        used = sum(r["coverage"] for r in data["coverage"] if r["slot"] == slot)
+        assert used <= teams + 1e-6
+    assert data["defender_utility"] < 0
+
+
+def test_plan_out_writes_files(tiny_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    proc = run("plan", "--scenario", str(tiny_dir), "--attacker", "mixture", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Expected loss" in proc.stdout
+    geo = json.loads((out / "sites.geojson").read_text())
+    assert len(geo["features"]) == 5
+    assert (out / "coverage.csv").read_text().count("\n") == 1 + 10
+    assert json.loads((out / "plan.json").read_text())["method"] == "origami"
+
+
+def test_validate_lists_every_problem(tmp_path: Path) -> None:
+    bad = SITES.replace("1500,50", "-1500,50").replace("51.50,-0.12", "north,-0.12")
+    folder = write_tiny(tmp_path / "bad", sites_csv=bad)
+    proc = run("scenario", "validate", str(folder))
+    assert_clean_error(proc, "sites.csv row 2", "`lat`", "sites.csv row 3", "people_day")
+
+
+def test_validate_ok(tiny_dir: Path) -> None:
+    proc = run("scenario", "validate", str(tiny_dir))
+    assert proc.returncode == 0 and "ok: Tiny" in proc.stdout
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["plan", "--scenario", "atlantis"], "`--scenario`"),
+    (["plan", "--threat", "purple"], "`threat_level`"),
+    (["plan", "--officers", "12"], "`--officers`"),
+    (["plan", "--attacker", "psychic"], "`attacker`"),
+    (["scenario", "explain", "nowhere_at_all"], "`site`"),
+    (["scenario", "validate", "/no/such/folder"], "scenario.toml"),
+])
+def test_bad_input_one_line_exit_2(args: list[str], needle: str) -> None:
+    proc = run(*args)
+    assert_clean_error(proc, needle)
+    assert len(proc.stderr.strip().splitlines()) <= 2
+
+
+def test_bad_scenario_for_plan_is_one_line(tmp_path: Path) -> None:
+    folder = write_tiny(tmp_path / "bad", sites_csv=SITES.replace("1500,50", "-1500,50"))
+    proc = run("plan", "--scenario", str(folder))
+    assert_clean_error(proc, "citywatch scenario validate")
