@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from _cli import assert_clean_error, run
 from _scenarios import SITES, write_tiny
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "citywatch", *args], capture_output=True,
-                          text=True, timeout=300)
-
-
-def assert_clean_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
-    for needle in needles:
-        assert needle in proc.stderr, proc.stderr
 
 
 def test_plan_tiny_json(tiny_dir: Path) -> None:

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from citywatch import __version__
+from citywatch.cli import game as game_cmd
 from citywatch.cli import plan as plan_cmd
 from citywatch.cli import scenario as scenario_cmd
 from citywatch.cli._common import fail
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.command("plan")(plan_cmd.plan)
 app.add_typer(scenario_cmd.app, name="scenario")
+app.add_typer(game_cmd.app, name="game")
 
 
 @app.command()

@@ -1,0 +1,44 @@
+"""``citywatch game`` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from _cli import assert_clean_error, run
+
+from citywatch.games import solve_multiple_lps
+from citywatch.games.io import load_game
+
+
+def test_random_then_solve_json(tmp_path: Path) -> None:
+    path = tmp_path / "g.json"
+    proc = run("game", "random", "--targets", "15", "--resources", "3", "--seed", "3",
+               "--out", str(path))
+    assert proc.returncode == 0, proc.stderr
+    proc = run("game", "solve", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert {"coverage", "defender_utility", "attack", "method", "optimal", "gap",
+            "seconds"} <= set(data)
+    assert len(data["coverage"]) == 15 and data["optimal"] is True
+    reference = solve_multiple_lps(load_game(path))
+    assert abs(data["defender_utility"] - reference.defender_utility) < 1e-6
+
+
+def test_export_tiny_scenario(tiny_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "tiny.json"
+    proc = run("game", "export", "--scenario", str(tiny_dir), "--out", str(path))
+    assert proc.returncode == 0, proc.stderr
+    game = load_game(path)
+    assert game.n_targets == 10 and game.n_types == 2
+    assert game.target_labels is not None and game.target_labels[0] == "alpha@day"
+
+
+def test_invalid_file_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"resources": 5, "attacker_types": [
+        {"prior": 1, "defender": {"covered": [1, 1], "uncovered": [0, 0]},
+         "attacker": {"covered": [0, 0], "uncovered": [1, 1]}}]}))
+    assert_clean_error(run("game", "solve", str(path)), "`resources`")
+    assert_clean_error(run("game", "solve", str(path), "--method", "magic"), "`--method`")
