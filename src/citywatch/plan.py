@@ -114,7 +114,9 @@ class Plan:
 
     def summary(self) -> str:
         """What the equilibrium means, in plain words."""
-        attack = [self.built.target_label(int(t)) for t in self.attacked]
+        site_names = {s.id: s.name for s in self.scenario.sites}
+        attack = [(site_names[s], sl) for s, sl in
+                  (self.built.target_label(int(t)) for t in self.attacked)]
         names = [a.name.lower() for a in self.scenario.attackers]
         loss = self.expected_loss
         indiff = self.indifferent_targets()
@@ -125,7 +127,7 @@ class Plan:
             f"(site, slot) pairs are equally attractive to it, so there is no weak spot to "
             f"pick.",
             f"Against this plan an attack costs about {loss:.1f} casualty-equivalents on "
-            f"average; the most likely choice of each attack type is "
+            f"average; each attack type's best target against it is "
             + "; ".join(f"{n} at {s} ({sl})" for n, (s, sl) in zip(names, attack, strict=True))
             + ".",
         ]

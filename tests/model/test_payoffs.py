@@ -35,10 +35,11 @@ def test_target_payoffs_recompute_by_hand(tiny_dir: Path) -> None:
         h = 1 - a.hardening_effect * 0.5
         k_on, k_resp = k_on * h, k_resp * h
         q = a.interdiction
-        assert g.defender_covered[k, t] == pytest.approx(-(1 - q) * (k_on + 8))
-        assert g.defender_uncovered[k, t] == pytest.approx(-(k_resp + 8))
-        assert g.attacker_covered[k, t] == pytest.approx((1 - q) * (k_on + 8) - q * 20)
-        assert g.attacker_uncovered[k, t] == pytest.approx(k_resp + 8)
+        sym = 8 * h
+        assert g.defender_covered[k, t] == pytest.approx(-(1 - q) * (k_on + sym))
+        assert g.defender_uncovered[k, t] == pytest.approx(-(k_resp + sym))
+        assert g.attacker_covered[k, t] == pytest.approx((1 - q) * (k_on + sym) - q * 20)
+        assert g.attacker_uncovered[k, t] == pytest.approx(k_resp + sym)
     assert g.resources.tolist() == [min(t.patrol_teams, 5) for t in built.teams]
     assert list(built.idle_teams) == [max(0, t.patrol_teams - 5) for t in built.teams]
     assert g.groups[t] == slot

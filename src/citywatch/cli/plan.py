@@ -46,28 +46,30 @@ def plan(
     console.print(f"[bold]{sc.name}[/] — threat level [bold]{sc.threat_level.name}[/] "
                   f"({sc.threat_level.meaning}); {sc.force.officers} armed officers, "
                   f"{posture.deployed_share:.0%} of street officers deployed.")
-    teams = Table(title="Teams on duty", show_edge=False)
-    teams.add_column("slot")
-    teams.add_column("officers", justify="right")
-    teams.add_column("patrol teams", justify="right")
-    teams.add_column("ARV crews", justify="right")
-    for t in p.built.teams:
-        teams.add_row(t.slot, f"{t.officers:.0f}", str(t.patrol_teams), str(t.arv_crews))
-    console.print(teams)
     names = {s.id: s.name for s in sc.sites}
-    cov = Table(title=f"Top {top} sites by patrol coverage", show_edge=False)
-    cov.add_column("slot")
-    for r in range(top):
-        cov.add_column(f"#{r + 1}")
-    for slot in sc.slot_names:
-        cov.add_row(slot, *(f"{names[sid]} {c:.0%}" for sid, c in p.top_sites(slot, n=top)))
-    console.print(cov)
+    table = Table(title=f"Teams on duty and the {top} most covered sites per slot",
+                  show_edge=False, show_lines=True)
+    table.add_column("slot", no_wrap=True)
+    table.add_column("officers", justify="right")
+    table.add_column("patrols", justify="right")
+    table.add_column("ARVs", justify="right")
+    table.add_column("most covered sites (share of the slot a patrol is there)")
+    for t in p.built.teams:
+        sites = " · ".join(f"{_short(names[sid])} {c:.0%}" for sid, c in
+                           p.top_sites(t.slot, n=top))
+        table.add_row(t.slot, f"{t.officers:.0f}", str(t.patrol_teams), str(t.arv_crews),
+                      sites)
+    console.print(table)
     indiff = p.indifferent_targets()
-    shown = ", ".join(f"{names[s]} ({sl})" for s, sl in indiff[:8])
-    more = f" and {len(indiff) - 8} more" if len(indiff) > 8 else ""
+    by_site: dict[str, list[str]] = {}
+    for sid, slot in indiff:
+        by_site.setdefault(sid, []).append(slot)
+    shown = "; ".join(f"{names[sid]} ({', '.join(slots)})"
+                      for sid, slots in list(by_site.items())[:6])
+    more = f"; and {len(by_site) - 6} more sites" if len(by_site) > 6 else ""
     console.print(f"Expected loss: [bold]{p.expected_loss:.2f}[/] casualty-equivalents per "
-                  f"attack; the attacker is indifferent between {len(indiff)} targets: "
-                  f"{shown}{more}.")
+                  f"attack. The attacker is indifferent between {len(indiff)} (site, slot) "
+                  f"targets: {shown}{more}.")
     console.print(p.summary())
     eq = p.equilibrium
     gap = "proven optimal" if eq.optimal else f"proven gap {eq.gap:.3g}"
@@ -75,3 +77,8 @@ def plan(
                   + " ".join(p.notes) + "[/]")
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _short(name: str, width: int = 28) -> str:
+    """A site name cut to `width` characters for tables."""
+    return name if len(name) <= width else name[: width - 1].rstrip() + "…"

@@ -79,8 +79,9 @@ def explain(
                   f"{ex.defender_covered[s]:.1f} / {ex.defender_uncovered[s]:.1f}",
                   f"{ex.attacker_covered[s]:.1f} / {ex.attacker_uncovered[s]:.1f}")
     console.print(t)
-    console.print("Casualties K(T) = min(cap × people, first-minute + rate × T) × (1 − "
-                  "hardening effect × hardening); on-site armed officers intervene in "
+    console.print("Casualties K(T) = min(cap × people, first-minute + rate × T) × f, with "
+                  "f = 1 − hardening effect × hardening (f also scales the symbolic value); "
+                  "on-site armed officers intervene in "
                   f"{sc.payoffs.on_site_intervention_min:g} min, otherwise after dispatch "
                   f"({sc.travel.dispatch_delay_min:g} min) + travel of the nearest available "
                   f"ARV + engagement ({sc.travel.engage_min:g} min). Payoffs are prior-weighted "

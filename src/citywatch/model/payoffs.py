@@ -7,15 +7,18 @@ For attacker type θ at site *i* in slot *s* with ``P`` people present:
   2020); otherwise after ``dispatch_delay_min + E[travel] + engage_min``, where
   ``E[travel]`` is the expected travel time of the nearest *available* response
   vehicle (each vehicle busy elsewhere with probability ``arv_busy_probability``);
-* casualties ``K(T) = min(people_cap_θ · P, initial_θ + rate_θ · T) · (1 − hardening_effect_θ · h_i)``;
+* the site's protective security (hardening ``h_i``) lets through a share
+  ``f = 1 − hardening_effect_θ · h_i`` of the attack's effect;
+* casualties ``K(T) = min(people_cap_θ · P, initial_θ + rate_θ · T) · f``;
 * an armed team on site interdicts the attack before it causes harm with probability ``q_θ``.
 
-Payoffs (symbolic value ``S_i``, weight ``w``, capture penalty ``C_θ``)::
+Payoffs (symbolic value ``S_i``, realised as ``f · S_i``; defender weight ``w``;
+capture penalty ``C_θ``)::
 
-    defender covered   = −(1 − q_θ) · (K(T_on_site) + w · S_i)
-    defender uncovered = −(K(T_response) + w · S_i)
-    attacker covered   = (1 − q_θ) · (K(T_on_site) + S_i) − q_θ · C_θ
-    attacker uncovered = K(T_response) + S_i
+    defender covered   = −(1 − q_θ) · (K(T_on_site) + w · f · S_i)
+    defender uncovered = −(K(T_response) + w · f · S_i)
+    attacker covered   = (1 − q_θ) · (K(T_on_site) + f · S_i) − q_θ · C_θ
+    attacker uncovered = K(T_response) + f · S_i
 
 so a site far from help (large ``T_response``) is a worse target for the defender and
 a better one for the attacker. Targets are ordered slot by slot: target
@@ -237,10 +240,11 @@ def build_game(scenario: Scenario, *, arv_posts: Sequence[Sequence[int]] | None 
         kc[k] = casualties(ppl, np.full(ppl.size, t_site), **kw)  # type: ignore[arg-type]
         ku[k] = casualties(ppl, np.maximum(t_resp, t_site), **kw)  # type: ignore[arg-type]
         q = a.interdiction
-        dc[k] = -(1.0 - q) * (kc[k] + w * sym)
-        du[k] = -(ku[k] + w * sym)
-        ac[k] = (1.0 - q) * (kc[k] + sym) - q * a.capture_penalty
-        au[k] = ku[k] + sym
+        sym_k = sym * (1.0 - a.hardening_effect * hard)
+        dc[k] = -(1.0 - q) * (kc[k] + w * sym_k)
+        du[k] = -(ku[k] + w * sym_k)
+        ac[k] = (1.0 - q) * (kc[k] + sym_k) - q * a.capture_penalty
+        au[k] = ku[k] + sym_k
     resources = np.array([min(t.patrol_teams, n_sites) for t in teams], dtype=np.int64)
     idle = tuple(max(0, t.patrol_teams - n_sites) for t in teams)
     game = SecurityGame(
