@@ -42,3 +42,13 @@ def test_invalid_file_exit_2(tmp_path: Path) -> None:
          "attacker": {"covered": [0, 0], "uncovered": [1, 1]}}]}))
     assert_clean_error(run("game", "solve", str(path)), "`resources`")
     assert_clean_error(run("game", "solve", str(path), "--method", "magic"), "`--method`")
+
+
+def test_lp_solver_json_is_clean(tmp_path: Path) -> None:
+    """HiGHS's banner must not leak into JSON on stdout."""
+    path = tmp_path / "g.json"
+    assert run("game", "random", "--targets", "8", "--resources", "2", "--seed", "1",
+               "--out", str(path)).returncode == 0
+    proc = run("game", "solve", str(path), "--method", "multiple-lps", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["method"] == "multiple-lps"

@@ -1,0 +1,247 @@
+"""Small HiGHS helpers shared by the LP and MILP game solvers: build, run, check, extract."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from citywatch.errors import GameError, InfeasibleError, SolverError
+
+__all__ = ["HighsResult", "build_highs", "run_highs", "solve_highs"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_STATUS = highspy.HighsModelStatus
+_FEASIBLE = highspy.SolutionStatus.kSolutionStatusFeasible
+
+
+@dataclass(frozen=True, eq=False)
+class HighsResult:
+    """What one HiGHS run proved.
+
+    Attributes
+    ----------
+    x
+        Column (variable) values.
+    row_values
+        Row activities ``A @ x``.
+    row_duals, col_duals
+        Dual values and reduced costs (meaningful for LPs; zeros for MILPs).
+    objective
+        Objective value of `x`, offset included, in the model's own sense.
+    bound
+        Best proven bound on the objective (the dual bound of a MILP; `objective`
+        for a solved LP; ``±inf`` when nothing is proven).
+    gap
+        Proven absolute gap ``|objective - bound|`` (0 when optimal).
+    mip_gap
+        HiGHS's relative MIP gap (0 for LPs solved to optimality).
+    optimal
+        Whether HiGHS reported an optimal status.
+    status
+        HiGHS's model status, as text.
+    seconds
+        Wall-clock time of the run.
+    """
+
+    x: FloatArray
+    row_values: FloatArray
+    row_duals: FloatArray
+    col_duals: FloatArray
+    objective: float
+    bound: float
+    gap: float
+    mip_gap: float
+    optimal: bool
+    status: str
+    seconds: float
+
+
+def build_highs(
+    cost: npt.ArrayLike,
+    matrix: sp.sparray | sp.spmatrix | npt.ArrayLike,
+    row_lower: npt.ArrayLike,
+    row_upper: npt.ArrayLike,
+    *,
+    col_lower: npt.ArrayLike = 0.0,
+    col_upper: npt.ArrayLike = math.inf,
+    integrality: npt.ArrayLike | None = None,
+    maximize: bool = False,
+    offset: float = 0.0,
+    time_limit: float | None = None,
+    mip_rel_gap: float | None = None,
+    threads: int | None = None,
+) -> highspy.Highs:
+    """Build a silent HiGHS model: optimise ``cost @ x + offset`` subject to
+    ``row_lower <= matrix @ x <= row_upper`` and ``col_lower <= x <= col_upper``.
+
+    Bounds take ``±inf`` (``math.inf``) for "none"; scalars broadcast. `integrality`
+    marks integer columns (nonzero = integer), which makes the model a MILP. Returns
+    the :class:`highspy.Highs` object so callers can change costs or bounds and
+    re-run it warm (see :func:`run_highs`).
+    """
+    a = sp.csc_array(matrix, dtype=np.float64)
+    n_rows, n_cols = a.shape
+    c = _vector("cost", cost, n_cols)
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = c
+    lp.col_lower_ = _vector("col_lower", col_lower, n_cols)
+    lp.col_upper_ = _vector("col_upper", col_upper, n_cols)
+    lp.row_lower_ = _vector("row_lower", row_lower, n_rows)
+    lp.row_upper_ = _vector("row_upper", row_upper, n_rows)
+    lp.offset_ = float(offset)
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    a.sort_indices()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = n_rows
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    if integrality is not None:
+        kinds = np.asarray(integrality).reshape(-1)
+        if kinds.shape != (n_cols,):
+            msg = f"`integrality` must have one entry per column ({n_cols}), got {kinds.size}"
+            raise GameError(msg)
+        lp.integrality_ = [highspy.HighsVarType.kInteger if k else highspy.HighsVarType.kContinuous
+                           for k in kinds]
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.silent()
+    if time_limit is not None:
+        if not time_limit > 0:
+            msg = f"`time_limit` must be > 0 seconds, got {time_limit}"
+            raise GameError(msg)
+        h.setOptionValue("time_limit", float(time_limit))
+    if mip_rel_gap is not None:
+        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    status = h.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        msg = f"HiGHS rejected the model ({n_rows} rows, {n_cols} columns)"
+        raise SolverError(msg)
+    return h
+
+
+def run_highs(h: highspy.Highs, *, what: str = "model") -> HighsResult:
+    """Run `h` and check its status; return the solution or raise.
+
+    Optimal gives ``optimal=True``. A time limit with a primal-feasible solution gives
+    ``optimal=False`` and the proven gap (``inf`` for an LP, which proves no bound
+    until it finishes). Infeasible raises :class:`InfeasibleError`; anything else, or a
+    time limit with nothing feasible, raises :class:`SolverError`. `what` names the
+    model in messages.
+    """
+    start = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - start
+    status = h.getModelStatus()
+    if status == _STATUS.kInfeasible:
+        msg = f"{what} is infeasible (HiGHS status {h.modelStatusToString(status)!r})"
+        raise InfeasibleError(msg)
+    info = h.getInfo()
+    is_mip = info.mip_node_count >= 0  # -1 after an LP solve
+    optimal = status == _STATUS.kOptimal
+    if not optimal and not (status in (_STATUS.kTimeLimit, _STATUS.kInterrupt,
+                                        _STATUS.kIterationLimit, _STATUS.kSolutionLimit)
+                            and info.primal_solution_status == _FEASIBLE):
+        msg = (f"HiGHS did not solve the {what}: status {h.modelStatusToString(status)!r}, "
+               f"primal solution status {info.primal_solution_status}")
+        raise SolverError(msg)
+    sol = h.getSolution()
+    objective = float(info.objective_function_value)
+    maximize = h.getObjectiveSense()[1] == highspy.ObjSense.kMaximize
+    if is_mip:
+        bound = float(info.mip_dual_bound)
+        mip_gap = float(info.mip_gap) if optimal or math.isfinite(bound) else math.inf
+    elif optimal:
+        bound, mip_gap = objective, 0.0
+    else:
+        bound, mip_gap = (math.inf if maximize else -math.inf), math.inf
+    gap = abs(objective - bound) if math.isfinite(bound) else math.inf
+    if optimal and not is_mip:
+        gap = 0.0
+    return HighsResult(
+        x=np.asarray(sol.col_value, dtype=np.float64),
+        row_values=np.asarray(sol.row_value, dtype=np.float64),
+        row_duals=np.asarray(sol.row_dual, dtype=np.float64),
+        col_duals=np.asarray(sol.col_dual, dtype=np.float64),
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        mip_gap=mip_gap,
+        optimal=optimal,
+        status=h.modelStatusToString(status),
+        seconds=seconds,
+    )
+
+
+def solve_highs(
+    cost: npt.ArrayLike,
+    matrix: sp.sparray | sp.spmatrix | npt.ArrayLike,
+    row_lower: npt.ArrayLike,
+    row_upper: npt.ArrayLike,
+    *,
+    col_lower: npt.ArrayLike = 0.0,
+    col_upper: npt.ArrayLike = math.inf,
+    integrality: npt.ArrayLike | None = None,
+    maximize: bool = False,
+    offset: float = 0.0,
+    time_limit: float | None = None,
+    mip_rel_gap: float | None = None,
+    threads: int | None = None,
+    what: str = "model",
+) -> HighsResult:
+    """Build and run a model in one call; see :func:`build_highs` and :func:`run_highs`."""
+    h = build_highs(cost, matrix, row_lower, row_upper, col_lower=col_lower,
+                    col_upper=col_upper, integrality=integrality, maximize=maximize,
+                    offset=offset, time_limit=time_limit, mip_rel_gap=mip_rel_gap,
+                    threads=threads)
+    return run_highs(h, what=what)
+
+
+def _vector(name: str, values: npt.ArrayLike, size: int) -> FloatArray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(size, float(arr))
+    arr = arr.reshape(-1)
+    if arr.shape != (size,):
+        msg = f"`{name}` must be a scalar or have {size} entries, got {arr.size}"
+        raise GameError(msg)
+    return np.ascontiguousarray(arr)
+
+
+def _swallow_banner() -> None:
+    """Construct one Highs object with stdout muted, at import.
+
+    HiGHS prints its copyright banner to the process's stdout (from C++, so
+    ``h.silent()`` cannot stop it) the first time a ``Highs`` object is made; that
+    would corrupt JSON that the CLI prints. It prints only once per process.
+    """
+    import os
+    import sys
+
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (embedded interpreters)
+        highspy.Highs()  # type: ignore[no-untyped-call]
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_swallow_banner()

@@ -1,0 +1,138 @@
+"""Multiple LPs (Conitzer & Sandholm 2006): one LP per candidate attacked target."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from citywatch.errors import GameError, InfeasibleError, SolverError
+from citywatch.games._highs import build_highs, run_highs
+from citywatch.games.equilibrium import Equilibrium
+from citywatch.model.game import SecurityGame
+
+__all__ = ["solve_multiple_lps"]
+
+
+def solve_multiple_lps(game: SecurityGame, *, time_limit: float | None = None) -> Equilibrium:
+    r"""Strong Stackelberg Equilibrium of a one-type game by one LP per attacked target.
+
+    For each candidate :math:`t^*` solve
+
+    .. math::
+
+        \max_{c, u}\ & U^d(t^*, c_{t^*}) \\
+        \text{s.t.}\ & U^a(t, c_t) \le u \quad \forall t, \qquad
+                       U^a(t^*, c_{t^*}) = u, \\
+                     & \textstyle\sum_{t \in g} c_t \le B_g \quad \forall g, \qquad
+                       0 \le c \le 1,
+
+    which is Conitzer & Sandholm's LP with the attacker's level :math:`u` as a free
+    variable; :math:`U^a(t, c_t) = U^a_{u,t} - \Delta^a_t c_t`, so the constraint
+    matrix does not depend on :math:`t^*`. It is built once; each candidate changes
+    one cost and one row's bounds and re-solves warm from the previous basis.
+    Infeasible LPs (:math:`t^*` cannot be made a best response) are skipped and the
+    best feasible one wins. Candidates are visited by decreasing
+    :math:`U^d_{c,t}`, an upper bound on their LP, and the search stops when no
+    remaining candidate can beat the best found — an exact pruning.
+
+    Parameters
+    ----------
+    game
+        A game with exactly one attacker type.
+    time_limit
+        Wall-clock limit in seconds. If it runs out, the best strategy found so far is
+        returned with ``optimal=False`` and the proven gap (the largest
+        :math:`U^d_{c,t}` among unexamined candidates minus the value found).
+
+    Returns
+    -------
+    Equilibrium
+        ``method="multiple-lps"``.
+
+    Raises
+    ------
+    GameError
+        If the game has more than one attacker type, or `time_limit` is not positive.
+    SolverError
+        If an LP ends with a status other than optimal or infeasible, or the time limit
+        runs out before any candidate is solved.
+    """
+    start = time.perf_counter()
+    if game.n_types != 1:
+        msg = (f"multiple LPs solve games with one attacker type, got `game.n_types` = "
+               f"{game.n_types}; use solve_sse(game, method='bayesian')")
+        raise GameError(msg)
+    if time_limit is not None and not time_limit > 0:
+        msg = f"`time_limit` must be > 0 seconds, got {time_limit}"
+        raise GameError(msg)
+    au = game.attacker_uncovered[0]
+    ac = game.attacker_covered[0]
+    dc = game.defender_covered[0]
+    du = game.defender_uncovered[0]
+    n, n_groups = game.n_targets, game.n_groups
+
+    # Columns: c_0..c_{n-1}, u. Rows 0..n-1: -Δ_t c_t - u <= -Ua_u,t. Rows n..: budgets.
+    targets = np.arange(n)
+    rows = np.concatenate((targets, targets, n + game.groups))
+    cols = np.concatenate((targets, np.full(n, n), targets))
+    vals = np.concatenate((-(au - ac), -np.ones(n), np.ones(n)))
+    matrix = sp.csc_array((vals, (rows, cols)), shape=(n + n_groups, n + 1))
+    row_lower = np.full(n + n_groups, -math.inf)
+    row_upper = np.concatenate((-au, game.resources.astype(np.float64)))
+    col_lower = np.concatenate((np.zeros(n), [-math.inf]))
+    col_upper = np.concatenate((np.ones(n), [math.inf]))
+    h = build_highs(np.zeros(n + 1), matrix, row_lower, row_upper, col_lower=col_lower,
+                    col_upper=col_upper, maximize=True)
+
+    best_value, best_target = -math.inf, -1
+    best_coverage = np.zeros(n)
+    order = np.argsort(-dc, kind="stable")
+    bound = -math.inf
+    previous = -1
+    for t in order.tolist():
+        if dc[t] <= best_value:
+            break
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - start)
+            if left <= 0:
+                bound = float(dc[t])
+                break
+            h.setOptionValue("time_limit", left)
+        if previous >= 0:
+            h.changeColCost(previous, 0.0)
+            h.changeRowBounds(previous, -math.inf, float(-au[previous]))
+        h.changeColCost(t, float(dc[t] - du[t]))
+        h.changeRowBounds(t, float(-au[t]), float(-au[t]))
+        previous = t
+        try:
+            result = run_highs(h, what=f"multiple-LPs LP for target {t}")
+        except InfeasibleError:
+            continue
+        if not result.optimal:  # ran out of time inside this LP
+            bound = float(dc[t])
+            break
+        value = float(du[t] + result.objective)
+        if value > best_value:
+            best_value, best_target = value, t
+            best_coverage = np.clip(result.x[:n], 0.0, 1.0)
+    if best_target < 0:
+        msg = (f"multiple LPs found no feasible candidate within `time_limit` = {time_limit} s"
+               if bound > -math.inf else "multiple LPs found no feasible candidate target")
+        raise SolverError(msg)
+
+    ua = game.attacker_payoffs(best_coverage)[0]
+    ud = game.defender_payoffs(best_coverage)[0]
+    gap = max(0.0, bound - float(ud[best_target]))
+    return Equilibrium(
+        coverage=best_coverage,
+        defender_utility=float(ud[best_target]),
+        attacked=np.array([best_target], dtype=np.int64),
+        attacker_utility=np.array([ua[best_target]]),
+        method="multiple-lps",
+        optimal=gap == 0.0,
+        gap=gap,
+        seconds=time.perf_counter() - start,
+    )
