@@ -1,0 +1,245 @@
+"""Policy constraints on coverage, and what each binding one costs.
+
+Planners constrain the randomised plan for reasons outside the game: proportionality
+between boroughs (no community over-exposed to armed presence, none left without),
+caps on visible armed teams at one site (public reassurance), required minimum
+coverage of named sites. Each is a linear constraint ``lower <= Σ_t w_t c_t <= upper``
+on the coverage; `solve_with_policy` solves the Strong Stackelberg Equilibrium under
+them and reports each binding constraint's shadow price and its cost in expected loss.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from citywatch.errors import GameError, InfeasibleError, SolverError
+from citywatch.games._highs import build_highs, run_highs
+from citywatch.games.equilibrium import Equilibrium
+from citywatch.model.game import SecurityGame
+
+__all__ = [
+    "BindingConstraint",
+    "LinearConstraint",
+    "PolicyEquilibrium",
+    "coverage_cap",
+    "coverage_floor",
+    "group_bounds",
+    "solve_with_policy",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+_TOL = 1e-7
+
+
+@dataclass(frozen=True, eq=False)
+class LinearConstraint:
+    """``lower <= Σ_i weights[i] · c[targets[i]] <= upper``, with a name for reports."""
+
+    name: str
+    targets: IntArray
+    weights: FloatArray = field(default=None)  # type: ignore[assignment]
+    lower: float = -math.inf
+    upper: float = math.inf
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.targets, dtype=np.int64).reshape(-1)
+        w = (np.ones(t.size) if self.weights is None
+             else np.asarray(self.weights, dtype=np.float64).reshape(-1))
+        if w.shape != t.shape:
+            msg = f"constraint {self.name!r}: `weights` must match `targets` ({t.size}), " \
+                  f"got {w.size}"
+            raise GameError(msg)
+        if not np.all(np.isfinite(w)):
+            msg = f"constraint {self.name!r}: `weights` must be finite"
+            raise GameError(msg)
+        if math.isnan(self.lower) or math.isnan(self.upper) or self.lower > self.upper:
+            msg = (f"constraint {self.name!r}: need `lower` <= `upper`, got {self.lower} > "
+                   f"{self.upper}")
+            raise GameError(msg)
+        object.__setattr__(self, "targets", t)
+        object.__setattr__(self, "weights", w)
+
+
+def coverage_floor(name: str, targets: Sequence[int], minimum: float) -> LinearConstraint:
+    """Each listed target covered at least `minimum` (a required site)."""
+    return _per_target(name, targets, lower=minimum)
+
+
+def coverage_cap(name: str, targets: Sequence[int], maximum: float) -> LinearConstraint:
+    """Each listed target covered at most `maximum` (a cap on visible armed presence)."""
+    return _per_target(name, targets, upper=maximum)
+
+
+def _per_target(name: str, targets: Sequence[int], *, lower: float = -math.inf,
+                upper: float = math.inf) -> LinearConstraint:
+    # a constraint per target reads as one in reports; encode as a block with a suffix
+    t = np.asarray(targets, dtype=np.int64)
+    if t.size != 1:
+        msg = f"`targets` of {name!r} must hold one target; use group_bounds for sums"
+        raise GameError(msg)
+    return LinearConstraint(name, t, lower=lower, upper=upper)
+
+
+def group_bounds(name: str, targets: Sequence[int], *, lower: float = -math.inf,
+                 upper: float = math.inf) -> LinearConstraint:
+    """Total coverage (expected teams) over `targets` between `lower` and `upper`.
+
+    For a borough in a slot this bounds the expected number of armed teams there.
+    """
+    return LinearConstraint(name, np.asarray(targets, dtype=np.int64), lower=lower,
+                            upper=upper)
+
+
+@dataclass(frozen=True)
+class BindingConstraint:
+    """A constraint that holds at equality in the solution, and what it costs.
+
+    ``shadow_price`` is the marginal gain in defender utility per unit the bound is
+    relaxed (from the LP's duals, at the attacked target found); ``cost`` is the
+    defender utility gained by dropping the constraint altogether (re-solved exactly,
+    so it counts a change of attacked target too).
+    """
+
+    name: str
+    side: str
+    bound: float
+    shadow_price: float
+    cost: float
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyEquilibrium:
+    """The equilibrium under policy constraints, with what binds and what it costs."""
+
+    equilibrium: Equilibrium
+    unconstrained_utility: float
+    binding: tuple[BindingConstraint, ...]
+
+    @property
+    def total_cost(self) -> float:
+        """Defender utility the whole policy costs against the unconstrained plan."""
+        return self.unconstrained_utility - self.equilibrium.defender_utility
+
+
+def _solve(game: SecurityGame, constraints: Sequence[LinearConstraint],
+           ) -> tuple[Equilibrium, FloatArray | None, FloatArray | None]:
+    """Multiple LPs with side constraints; returns the equilibrium, row activities, duals."""
+    start = time.perf_counter()
+    au, ac = game.attacker_uncovered[0], game.attacker_covered[0]
+    dc, du = game.defender_covered[0], game.defender_uncovered[0]
+    n, n_groups = game.n_targets, game.n_groups
+    k = len(constraints)
+    targets = np.arange(n)
+    rows = [targets, targets, n + game.groups]
+    cols = [targets, np.full(n, n), targets]
+    vals = [-(au - ac), -np.ones(n), np.ones(n)]
+    for j, con in enumerate(constraints):
+        if con.targets.size and (con.targets.min() < 0 or con.targets.max() >= n):
+            msg = f"constraint {con.name!r}: `targets` must lie in 0..{n - 1}"
+            raise GameError(msg)
+        rows.append(np.full(con.targets.size, n + n_groups + j))
+        cols.append(con.targets)
+        vals.append(con.weights)
+    matrix = sp.csc_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(n + n_groups + k, n + 1))
+    row_lower = np.concatenate((np.full(n + n_groups, -math.inf),
+                                [c.lower for c in constraints]))
+    row_upper = np.concatenate((-au, game.resources.astype(np.float64),
+                                [c.upper for c in constraints]))
+    h = build_highs(np.zeros(n + 1), matrix, row_lower, row_upper,
+                    col_lower=np.concatenate((np.zeros(n), [-math.inf])),
+                    col_upper=np.concatenate((np.ones(n), [math.inf])), maximize=True)
+    best_value, best_t, best = -math.inf, -1, None
+    previous = -1
+    for t in np.argsort(-dc, kind="stable").tolist():
+        if dc[t] <= best_value:
+            break  # no LP for a later target can beat the best (U^d_c bounds it)
+        if previous >= 0:
+            h.changeColCost(previous, 0.0)
+            h.changeRowBounds(previous, -math.inf, float(-au[previous]))
+        h.changeColCost(t, float(dc[t] - du[t]))
+        h.changeRowBounds(t, float(-au[t]), float(-au[t]))
+        previous = t
+        try:
+            res = run_highs(h, what=f"policy LP for target {t}")
+        except InfeasibleError:
+            continue
+        value = float(du[t] + res.objective)
+        if value > best_value + 1e-12:
+            best_value, best_t, best = value, t, res
+    if best is None:
+        msg = "the policy constraints leave no feasible coverage (no target can be attacked " \
+              "under them); relax a floor or a cap"
+        raise InfeasibleError(msg)
+    c = np.clip(best.x[:n], 0.0, 1.0)
+    ua, ud = game.attacker_payoffs(c)[0], game.defender_payoffs(c)[0]
+    eq = Equilibrium(coverage=c, defender_utility=float(ud[best_t]),
+                     attacked=np.array([best_t], dtype=np.int64),
+                     attacker_utility=np.array([ua[best_t]]), method="multiple-lps-policy",
+                     optimal=True, gap=0.0, seconds=time.perf_counter() - start)
+    return eq, best.row_values[n + n_groups:], best.row_duals[n + n_groups:]
+
+
+def solve_with_policy(game: SecurityGame, constraints: Sequence[LinearConstraint]
+                      ) -> PolicyEquilibrium:
+    r"""Strong Stackelberg Equilibrium under linear policy constraints (one attacker type).
+
+    For each candidate attacked target :math:`t^*` (Conitzer & Sandholm's multiple LPs):
+
+    .. math::
+
+        \max_{c, u}\ & U^d(t^*, c_{t^*}) \\
+        \text{s.t.}\ & U^a(t, c_t) \le u\ \forall t, \quad U^a(t^*, c_{t^*}) = u, \quad
+                       \textstyle\sum_{t \in g} c_t \le B_g\ \forall g, \\
+                     & l_j \le \textstyle\sum_t w_{jt} c_t \le h_j\ \forall j, \quad
+                       0 \le c \le 1.
+
+    The best feasible LP is the equilibrium (exact; candidates pruned by the bound
+    :math:`U^d_{c,t}`). For games with several attacker types, pass
+    ``game.mixture()`` (the plan's single-type approximation).
+
+    Returns
+    -------
+    PolicyEquilibrium
+        The constrained equilibrium, the unconstrained utility, and for each binding
+        constraint its shadow price and its exact cost (utility regained by dropping
+        it and re-solving).
+
+    Raises
+    ------
+    InfeasibleError
+        If no coverage satisfies the constraints and the budgets.
+    """
+    if game.n_types != 1:
+        msg = (f"policy constraints are solved for one attacker type, got `game.n_types` = "
+               f"{game.n_types}; pass game.mixture()")
+        raise GameError(msg)
+    constraints = list(constraints)
+    names = [c.name for c in constraints]
+    if len(set(names)) != len(names):
+        msg = f"constraint names must be unique, got {names}"
+        raise GameError(msg)
+    eq, activity, duals = _solve(game, constraints)
+    free, _, _ = _solve(game, [])
+    binding = []
+    assert activity is not None and duals is not None
+    for j, con in enumerate(constraints):
+        for side, bound in (("lower", con.lower), ("upper", con.upper)):
+            if math.isfinite(bound) and abs(activity[j] - bound) <= _TOL * max(1, abs(bound)):
+                rest = constraints[:j] + constraints[j + 1:]
+                try:
+                    without, _, _ = _solve(game, rest)
+                except InfeasibleError:  # pragma: no cover - dropping a row cannot hurt
+                    raise SolverError(f"re-solving without {con.name!r} failed") from None
+                binding.append(BindingConstraint(
+                    con.name, side, float(bound), float(abs(duals[j])),
+                    max(0.0, without.defender_utility - eq.defender_utility)))
+    return PolicyEquilibrium(eq, free.defender_utility, tuple(binding))
