@@ -10,6 +10,8 @@ import pytest
 from _cli import assert_clean_error, run
 from _scenarios import SITES, write_tiny
 
+from citywatch.data import london
+
 
 def test_plan_tiny_json(tiny_dir: Path) -> None:
     proc = run("plan", "--scenario", str(tiny_dir), "--attacker", "mixture", "--json")
@@ -65,3 +67,26 @@ def test_bad_scenario_for_plan_is_one_line(tmp_path: Path) -> None:
     folder = write_tiny(tmp_path / "bad", sites_csv=SITES.replace("1500,50", "-1500,50"))
     proc = run("plan", "--scenario", str(folder))
     assert_clean_error(proc, "citywatch scenario validate")
+
+
+def test_london_export_validate_explain(tmp_path: Path) -> None:
+    out = tmp_path / "london"
+    proc = run("scenario", "export", "london", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert {"scenario.toml", "sites.csv", "zones.csv", "standby.csv",
+            "threat_levels.toml"} <= {p.name for p in out.iterdir()}
+    proc = run("scenario", "validate", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert f"{len(london().sites)} sites" in proc.stdout
+    proc = run("scenario", "explain", "oxford_circus_stn")
+    assert proc.returncode == 0, proc.stderr
+    assert "Oxford Circus" in proc.stdout and "ARV response" in proc.stdout
+
+
+def test_london_plan_json_default_keys() -> None:
+    proc = run("plan", "--attacker", "mixture", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert list(data["slots"]) == ["00-04", "04-08", "08-12", "12-16", "16-20", "20-24"]
+    assert isinstance(data["defender_utility"], float)
+    assert {"site", "slot", "coverage"} == set(data["coverage"][0])

@@ -62,23 +62,25 @@ def explain(
     ex = explain_site(sc, site)
     console.print(f"[bold]{ex.name}[/] ({ex.site_id}) — {ex.category} in {ex.zone}; "
                   f"hardening {ex.hardening:.2f}, symbolic value {ex.symbolic_value:g}")
-    t = Table(show_edge=False)
-    t.add_column("slot")
-    t.add_column("people", justify="right")
-    t.add_column("armed response (min)", justify="right")
-    t.add_column("nearest ARV post")
-    for name in ex.attacker_types:
-        t.add_column(f"{name}: casualties on-site / by ARV", justify="right")
-    t.add_column("defender covered / uncovered", justify="right")
-    t.add_column("attacker covered / uncovered", justify="right")
+    t = Table(title="Per slot (payoffs prior-weighted over the attack types)", show_edge=False)
+    for col in ("slot", "people", "ARV response (min)", "nearest ARV post",
+                "defender covered / uncovered", "attacker covered / uncovered"):
+        t.add_column(col, justify="left" if col in ("slot", "nearest ARV post") else "right")
     for s, slot in enumerate(ex.slots):
         t.add_row(slot, f"{ex.people[s]:,.0f}", f"{ex.response_minutes[s]:.1f}",
                   ex.nearest_post[s],
-                  *(f"{ex.casualties_covered[k][s]:.1f} / {ex.casualties_uncovered[k][s]:.1f}"
-                    for k in range(len(ex.attacker_types))),
                   f"{ex.defender_covered[s]:.1f} / {ex.defender_uncovered[s]:.1f}",
                   f"{ex.attacker_covered[s]:.1f} / {ex.attacker_uncovered[s]:.1f}")
     console.print(t)
+    c = Table(title="Casualties if armed officers are on site / arrive by ARV", show_edge=False)
+    c.add_column("attack type")
+    for slot in ex.slots:
+        c.add_column(slot, justify="right")
+    for k, attacker in enumerate(sc.attackers):
+        c.add_row(attacker.id, *(f"{ex.casualties_covered[k][s]:.1f} / "
+                                 f"{ex.casualties_uncovered[k][s]:.1f}"
+                                 for s in range(len(ex.slots))))
+    console.print(c)
     console.print("Casualties K(T) = min(cap × people, first-minute + rate × T) × f, with "
                   "f = 1 − hardening effect × hardening (f also scales the symbolic value); "
                   "on-site armed officers intervene in "

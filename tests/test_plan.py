@@ -1,0 +1,102 @@
+"""The plan end to end on the embedded London default and the tiny scenario."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citywatch.data import PRE_2016_OFFICERS, london
+from citywatch.errors import GameError
+from citywatch.games import solve_multiple_lps
+from citywatch.model.io import load_scenario, save_scenario
+from citywatch.plan import best_responses, make_plan, write_plan
+
+
+@pytest.fixture(scope="module")
+def london_plan():  # type: ignore[no-untyped-def]
+    return make_plan(london(), attacker="mixture")
+
+
+def test_london_has_the_promised_data() -> None:
+    sc = london()
+    assert len(sc.zones) == 33
+    assert len(sc.sites) >= 150 and len(sc.standby) >= 40
+    assert sum(z.population for z in sc.zones) == pytest.approx(8_799_800, rel=0.005)
+    assert sc.threat_level.name == "SEVERE" and sc.timezone == "Europe/London"
+    assert london(force="pre-2016").force.officers == PRE_2016_OFFICERS
+    assert sc.force.officers - PRE_2016_OFFICERS == 600
+
+
+def test_london_plan_respects_budgets_and_recomputes(london_plan) -> None:  # type: ignore[no-untyped-def]
+    plan = london_plan
+    game = plan.built.game
+    data = json.loads(json.dumps(plan.to_dict()))
+    by_slot: dict[str, float] = {}
+    for row in data["coverage"]:
+        assert 0 <= row["coverage"] <= 1 + 1e-9
+        by_slot[row["slot"]] = by_slot.get(row["slot"], 0) + row["coverage"]
+    for slot, teams in data["slots"].items():
+        assert by_slot[slot] <= teams + 1e-6
+    # the reported utility recomputes from the game with each type best-responding
+    c = np.array([r["coverage"] for r in data["coverage"]])
+    attacked, value = best_responses(game, c)
+    assert data["defender_utility"] == pytest.approx(value, abs=1e-9)
+    ud = game.defender_payoffs(c)
+    assert value == pytest.approx(float(game.priors @ ud[np.arange(game.n_types), attacked]))
+    # and the mixture equilibrium is the exact optimum of the game it solved
+    mix = game.mixture()
+    assert plan.equilibrium.defender_utility == pytest.approx(
+        float(mix.defender_payoffs(c)[0, plan.equilibrium.attacked[0]]))
+
+
+def test_mixture_plan_matches_multiple_lps_slotwise() -> None:
+    """ORIGAMI's London plan value equals the slow exact method on the same game."""
+    sc = london()
+    plan = make_plan(sc, attacker="mixture")
+    ref = solve_multiple_lps(plan.built.game.mixture())
+    assert plan.equilibrium.defender_utility == pytest.approx(ref.defender_utility, abs=1e-6)
+
+
+def test_more_officers_never_worse() -> None:
+    sc = london()
+    base = make_plan(sc, attacker="mixture").equilibrium.defender_utility
+    more = make_plan(sc.with_force(officers=3400), attacker="mixture").equilibrium
+    assert more.defender_utility >= base - 1e-9
+
+
+def test_plan_summary_and_outputs(london_plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    text = london_plan.summary()
+    assert "casualty-equivalents" in text and "equally attractive" in text
+    files = write_plan(london_plan, tmp_path)
+    assert {f.name for f in files} == {"plan.json", "coverage.csv", "sites.geojson"}
+    with (tmp_path / "coverage.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(london().sites) * 6
+    geo = json.loads((tmp_path / "sites.geojson").read_text())
+    assert len(geo["features"]) == len(london().sites)
+
+
+def test_export_round_trip(tmp_path: Path) -> None:
+    sc = london()
+    again = load_scenario(save_scenario(sc, tmp_path / "london"))
+    assert again == sc
+    header = (tmp_path / "london" / "sites.csv").read_text().splitlines()[0].split(",")
+    assert header[:5] == ["id", "name", "category", "lat", "lon"]
+
+
+def test_bayesian_plan_on_tiny(tiny_dir: Path) -> None:
+    sc = load_scenario(tiny_dir)
+    bay = make_plan(sc, attacker="bayesian", time_limit=60)
+    mix = make_plan(sc, attacker="mixture")
+    assert bay.equilibrium.optimal
+    # the exact Bayesian plan is at least as good against the real types
+    assert bay.defender_utility >= mix.defender_utility - 1e-6
+
+
+def test_unknown_attacker_model(tiny_dir: Path) -> None:
+    with pytest.raises(GameError, match="`attacker`"):
+        make_plan(load_scenario(tiny_dir), attacker="psychic")
