@@ -28,9 +28,10 @@ FloatArray = npt.NDArray[np.float64]
 
 def best_responses(game: SecurityGame, coverage: FloatArray, *,
                    tol: float = 1e-9) -> tuple[npt.NDArray[np.int64], float]:
-    """Each type's best target against `coverage` (ties to the defender) and the loss-weighted value.
+    """Each type's best target against `coverage` and the prior-weighted defender utility.
 
-    Returns the attacked target of each type and the prior-weighted defender utility.
+    Ties between a type's best targets are broken in the defender's favour (as in a
+    Strong Stackelberg Equilibrium).
     """
     ua = game.attacker_payoffs(coverage)
     ud = game.defender_payoffs(coverage)

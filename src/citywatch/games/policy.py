@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -45,7 +45,7 @@ class LinearConstraint:
 
     name: str
     targets: IntArray
-    weights: FloatArray = field(default=None)  # type: ignore[assignment]
+    weights: FloatArray | None = None
     lower: float = -math.inf
     upper: float = math.inf
 
@@ -147,7 +147,7 @@ def _solve(game: SecurityGame, constraints: Sequence[LinearConstraint],
             raise GameError(msg)
         rows.append(np.full(con.targets.size, n + n_groups + j))
         cols.append(con.targets)
-        vals.append(con.weights)
+        vals.append(np.asarray(con.weights))
     matrix = sp.csc_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(n + n_groups + k, n + 1))
     row_lower = np.concatenate((np.full(n + n_groups, -math.inf),

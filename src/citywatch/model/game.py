@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,7 @@ def _matrix(name: str, values: npt.ArrayLike) -> FloatArray:
     return arr
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class SecurityGame:
     """A Stackelberg security game in compact (coverage) form.
 
@@ -67,17 +68,23 @@ class SecurityGame:
     attacker_covered: FloatArray
     attacker_uncovered: FloatArray
     resources: IntArray
-    groups: IntArray = field(default=None)  # type: ignore[assignment]
-    priors: FloatArray = field(default=None)  # type: ignore[assignment]
-    target_labels: tuple[str, ...] | None = None
-    type_names: tuple[str, ...] | None = None
-    group_labels: tuple[str, ...] | None = None
+    groups: IntArray
+    priors: FloatArray
+    target_labels: tuple[str, ...] | None
+    type_names: tuple[str, ...] | None
+    group_labels: tuple[str, ...] | None
 
-    def __post_init__(self) -> None:
-        dc = _matrix("defender_covered", self.defender_covered)
-        du = _matrix("defender_uncovered", self.defender_uncovered)
-        ac = _matrix("attacker_covered", self.attacker_covered)
-        au = _matrix("attacker_uncovered", self.attacker_uncovered)
+    def __init__(self, defender_covered: npt.ArrayLike, defender_uncovered: npt.ArrayLike,
+                 attacker_covered: npt.ArrayLike, attacker_uncovered: npt.ArrayLike, *,
+                 resources: npt.ArrayLike, groups: npt.ArrayLike | None = None,
+                 priors: npt.ArrayLike | None = None,
+                 target_labels: Sequence[str] | None = None,
+                 type_names: Sequence[str] | None = None,
+                 group_labels: Sequence[str] | None = None) -> None:
+        dc = _matrix("defender_covered", defender_covered)
+        du = _matrix("defender_uncovered", defender_uncovered)
+        ac = _matrix("attacker_covered", attacker_covered)
+        au = _matrix("attacker_uncovered", attacker_uncovered)
         shape = dc.shape
         for name, arr in (("defender_uncovered", du), ("attacker_covered", ac),
                           ("attacker_uncovered", au)):
@@ -101,15 +108,17 @@ class SecurityGame:
                    f"attacker), got {ac[k, t]} > {au[k, t]} at type {k}, target {t}")
             raise GameError(msg)
 
-        groups = (np.zeros(n_targets, dtype=np.int64) if self.groups is None
-                  else np.asarray(self.groups))
+        groups_in = groups
+        groups = (np.zeros(n_targets, dtype=np.int64) if groups_in is None
+                  else np.asarray(groups_in))
         if groups.shape != (n_targets,) or (groups.size and groups.dtype.kind not in "iu"):
             msg = f"`groups` must hold one integer per target ({n_targets}), got {groups!r}"
             raise GameError(msg)
         groups = groups.astype(np.int64)
-        resources = np.atleast_1d(np.asarray(self.resources))
+        resources_in = resources
+        resources = np.atleast_1d(np.asarray(resources_in))
         if resources.ndim != 1 or resources.dtype.kind not in "iu":
-            msg = f"`resources` must be integers (teams), got {self.resources!r}"
+            msg = f"`resources` must be integers (teams), got {resources_in!r}"
             raise GameError(msg)
         resources = resources.astype(np.int64)
         n_groups = resources.size
@@ -128,8 +137,8 @@ class SecurityGame:
                    f"{int(sizes[g])} targets")
             raise GameError(msg)
 
-        priors = (np.full(n_types, 1.0 / n_types) if self.priors is None
-                  else np.asarray(self.priors, dtype=np.float64).reshape(-1))
+        priors = (np.full(n_types, 1.0 / n_types) if priors is None
+                  else np.asarray(priors, dtype=np.float64).reshape(-1))
         if priors.shape != (n_types,):
             msg = f"`priors` must have one entry per attacker type ({n_types}), got {priors.size}"
             raise GameError(msg)
@@ -140,9 +149,9 @@ class SecurityGame:
             msg = f"`priors` must sum to 1, got {priors.sum():.6g}"
             raise GameError(msg)
 
-        for name, labels, size in (("target_labels", self.target_labels, n_targets),
-                                   ("type_names", self.type_names, n_types),
-                                   ("group_labels", self.group_labels, n_groups)):
+        for name, labels, size in (("target_labels", target_labels, n_targets),
+                                   ("type_names", type_names, n_types),
+                                   ("group_labels", group_labels, n_groups)):
             if labels is not None and len(labels) != size:
                 msg = f"`{name}` must have {size} entries, got {len(labels)}"
                 raise GameError(msg)
@@ -157,10 +166,9 @@ class SecurityGame:
         set_(self, "groups", groups)
         set_(self, "resources", resources)
         set_(self, "priors", priors)
-        for name in ("target_labels", "type_names", "group_labels"):
-            value = getattr(self, name)
-            if value is not None:
-                set_(self, name, tuple(str(v) for v in value))
+        for name, value in (("target_labels", target_labels), ("type_names", type_names),
+                            ("group_labels", group_labels)):
+            set_(self, name, None if value is None else tuple(str(v) for v in value))
 
     @property
     def n_targets(self) -> int:
@@ -190,7 +198,7 @@ class SecurityGame:
     def group_coverage(self, coverage: npt.ArrayLike) -> FloatArray:
         """Coverage used in each budget group."""
         c = np.asarray(coverage, dtype=np.float64)
-        return np.bincount(self.groups, weights=c, minlength=self.n_groups)
+        return np.bincount(self.groups, weights=c, minlength=self.n_groups).astype(np.float64)
 
     def is_feasible(self, coverage: npt.ArrayLike, *, tol: float = 1e-7) -> bool:
         """Whether `coverage` lies in [0, 1] and respects every group's budget."""

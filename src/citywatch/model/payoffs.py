@@ -100,14 +100,14 @@ def expected_response_minutes(travel: FloatArray, posts: Sequence[int], *,
     busy_probability
         Probability ``b`` that a vehicle is busy with another call.
     """
-    posts = np.asarray(posts, dtype=np.int64)
-    if posts.size == 0:
+    idx = np.asarray(posts, dtype=np.int64)
+    if idx.size == 0:
         msg = "`posts` is empty: at least one response vehicle is needed"
         raise ScenarioError(msg)
-    times = np.sort(travel[posts], axis=0)
+    times = np.sort(travel[idx], axis=0)
     b = busy_probability
-    weights = (1.0 - b) * b ** np.arange(posts.size)
-    return np.asarray(weights @ times + b ** posts.size * (times[0] + ALL_BUSY_EXTRA_MIN))
+    weights = (1.0 - b) * b ** np.arange(idx.size)
+    return np.asarray(weights @ times + b ** idx.size * (times[0] + ALL_BUSY_EXTRA_MIN))
 
 
 def default_arv_posts(travel: FloatArray, weight: FloatArray, vehicles: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import time
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -239,6 +240,6 @@ class Scenario:
         """The same scenario at another threat level."""
         return dataclasses.replace(self, threat_level=ThreatLevel.parse(level))
 
-    def with_force(self, **changes: object) -> Scenario:
+    def with_force(self, **changes: Any) -> Scenario:
         """The same scenario with force fields changed (``officers=3400``)."""
         return dataclasses.replace(self, force=dataclasses.replace(self.force, **changes))

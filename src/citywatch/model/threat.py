@@ -88,9 +88,10 @@ def parse_postures(data: dict[str, Any], *, source: str) -> PostureTable:
         for name, (low, high) in _FIELDS.items():
             value = entry.get(name)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if ok and (value < low or (high is not None and value > high)):
+            if isinstance(value, int | float) and (value < low or (high is not None
+                                                                   and value > high)):
                 ok = False
-            if not ok:
+            if not ok or not isinstance(value, int | float):
                 rng = f">= {low}" if high is None else f"a number in [{low}, {high}]"
                 problems.append(Problem(source, f"{level.name}.{name}", value, rng))
             else:
