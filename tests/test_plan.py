@@ -100,3 +100,35 @@ def test_bayesian_plan_on_tiny(tiny_dir: Path) -> None:
 def test_unknown_attacker_model(tiny_dir: Path) -> None:
     with pytest.raises(GameError, match="`attacker`"):
         make_plan(load_scenario(tiny_dir), attacker="psychic")
+
+
+def test_policy_constraints_hold_and_are_costed(tiny_dir: Path) -> None:
+    from citywatch.plan import PolicyOptions
+
+    sc = load_scenario(tiny_dir)
+    free = make_plan(sc, attacker="mixture")
+    opts = PolicyOptions(max_site_coverage=0.6, zone_min_teams=0.5,
+                         required=(("echo", 0.4),))
+    plan = make_plan(sc, policy=opts)
+    c = plan.coverage.reshape(len(sc.slots), len(sc.sites))
+    assert np.all(c <= 0.6 + 1e-9)
+    assert np.all(c[:, sc.site_ids.index("echo")] >= 0.4 - 1e-9)
+    zones = {z.id: [i for i, s in enumerate(sc.sites) if s.zone_id == z.id] for z in sc.zones}
+    for idx in zones.values():
+        assert np.all(c[:, idx].sum(axis=1) >= 0.5 - 1e-9)
+    assert plan.policy is not None
+    assert plan.policy.total_cost >= -1e-9
+    assert plan.equilibrium.defender_utility <= free.equilibrium.defender_utility + 1e-9
+    data = plan.to_dict()["policy"]
+    assert set(data["cost_by_family"]) <= {"site caps", "zone floors", "required sites"}
+
+
+def test_policy_rejects_bad_values(tiny_dir: Path) -> None:
+    from citywatch.errors import ScenarioError
+    from citywatch.plan import PolicyOptions
+
+    sc = load_scenario(tiny_dir)
+    with pytest.raises(ScenarioError, match="max_site_coverage"):
+        make_plan(sc, policy=PolicyOptions(max_site_coverage=1.5))
+    with pytest.raises(ScenarioError, match="did you mean|`site`"):
+        make_plan(sc, policy=PolicyOptions(required=(("nowhere", 0.5),)))

@@ -14,13 +14,22 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from citywatch.errors import GameError
+from citywatch.errors import GameError, ScenarioError
 from citywatch.games.equilibrium import Equilibrium
+from citywatch.games.policy import LinearConstraint, PolicyEquilibrium
 from citywatch.model.game import SecurityGame
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
 
-__all__ = ["ATTACKER_MODELS", "Plan", "best_responses", "make_plan", "write_plan"]
+__all__ = [
+    "ATTACKER_MODELS",
+    "Plan",
+    "PolicyOptions",
+    "best_responses",
+    "make_plan",
+    "policy_constraints",
+    "write_plan",
+]
 
 ATTACKER_MODELS = ("auto", "bayesian", "mixture", "qr")
 FloatArray = npt.NDArray[np.float64]
@@ -41,6 +50,79 @@ def best_responses(game: SecurityGame, coverage: FloatArray, *,
         attacked[k] = best[np.argmax(ud[k, best])]
     value = float(game.priors @ ud[np.arange(game.n_types), attacked])
     return attacked, value
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """Planners' constraints on the randomised plan (all optional).
+
+    Attributes
+    ----------
+    max_site_coverage
+        Cap on any site's coverage in any slot (public reassurance: no site is under
+        armed guard all the time).
+    zone_min_teams
+        Expected armed teams each zone (borough) gets in each slot at least, as far as
+        its sites allow (no community left without).
+    zone_max_share
+        Largest share of a slot's patrol teams one zone may take (no community
+        over-exposed to armed presence).
+    required
+        Minimum coverage of named sites in every slot, ``{site_id: coverage}``.
+    """
+
+    max_site_coverage: float | None = None
+    zone_min_teams: float | None = None
+    zone_max_share: float | None = None
+    required: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def active(self) -> bool:
+        """Whether any constraint is asked for."""
+        return (self.max_site_coverage is not None or self.zone_min_teams is not None
+                or self.zone_max_share is not None or bool(self.required))
+
+
+def policy_constraints(scenario: Scenario, built: ScenarioGame,
+                       options: PolicyOptions) -> list[LinearConstraint]:
+    """Linear coverage constraints for `options` on the scenario's game."""
+    for name, value, high in (("max_site_coverage", options.max_site_coverage, 1.0),
+                              ("zone_max_share", options.zone_max_share, 1.0),
+                              ("zone_min_teams", options.zone_min_teams, None)):
+        if value is not None and (not np.isfinite(value) or value < 0
+                                  or (high is not None and value > high)):
+            rng = "in [0, 1]" if high is not None else ">= 0"
+            msg = f"`{name}` must be a number {rng}, got {value}"
+            raise ScenarioError(msg)
+    ns = built.n_sites
+    out: list[LinearConstraint] = []
+    zone_sites: dict[str, list[int]] = {}
+    for i, site in enumerate(scenario.sites):
+        zone_sites.setdefault(site.zone_id, []).append(i)
+    for s, slot in enumerate(scenario.slot_names):
+        teams = float(built.game.resources[s])
+        if options.max_site_coverage is not None:
+            out.extend(LinearConstraint(f"cap {site_id} {slot}", np.array([s * ns + i]),
+                                        upper=options.max_site_coverage, family="site caps")
+                       for i, site_id in enumerate(scenario.site_ids))
+        for zone, idx in zone_sites.items():
+            targets = np.asarray(idx) + s * ns
+            if options.zone_min_teams is not None:
+                floor = min(options.zone_min_teams, float(len(idx)))
+                out.append(LinearConstraint(f"{zone} floor {slot}", targets, lower=floor,
+                                            family="zone floors"))
+            if options.zone_max_share is not None:
+                out.append(LinearConstraint(f"{zone} ceiling {slot}", targets,
+                                            upper=options.zone_max_share * teams,
+                                            family="zone ceilings"))
+        for site_id, minimum in options.required:
+            i = scenario.site_ids.index(scenario.site(site_id).id)
+            if not 0 <= minimum <= 1:
+                msg = f"required coverage of `{site_id}` must lie in [0, 1], got {minimum}"
+                raise ScenarioError(msg)
+            out.append(LinearConstraint(f"{site_id} required {slot}", np.array([s * ns + i]),
+                                        lower=minimum, family="required sites"))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +156,7 @@ class Plan:
     attacked: npt.NDArray[np.int64]
     defender_utility: float
     notes: tuple[str, ...] = field(default=())
+    policy: PolicyEquilibrium | None = None
 
     @property
     def coverage(self) -> FloatArray:
@@ -171,11 +254,19 @@ class Plan:
             "solver_defender_utility": eq.defender_utility,
             "notes": list(self.notes),
             "summary": self.summary(),
+            "policy": None if self.policy is None else {
+                "unconstrained_solver_utility": self.policy.unconstrained_utility,
+                "cost_of_policy": self.policy.total_cost,
+                "cost_by_family": self.policy.costs,
+                "binding": [{"name": b.name, "family": b.family, "side": b.side,
+                             "bound": b.bound, "shadow_price": b.shadow_price}
+                            for b in self.policy.binding],
+            },
         }
 
 
-def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float | None = 30.0,
-              lam: float | None = None) -> Plan:
+def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float | None = 20.0,
+              lam: float | None = None, policy: PolicyOptions | None = None) -> Plan:
     """Solve the scenario's deployment game.
 
     Parameters
@@ -192,6 +283,9 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
         Seconds allowed for the Bayesian MILP.
     lam
         Quantal-response rationality (only with ``attacker="qr"``).
+    policy
+        Planners' constraints (`PolicyOptions`); the plan is then solved exactly for
+        the mixture attacker under them, with the cost of each binding family.
     """
     if attacker not in ATTACKER_MODELS:
         msg = f"`attacker` must be one of {', '.join(ATTACKER_MODELS)}, got {attacker!r}"
@@ -199,13 +293,30 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     built = build_game(scenario)
     game = built.game
     notes: list[str] = []
+    policy_result = None
+    if policy is not None and policy.active:
+        if attacker not in ("auto", "mixture"):
+            msg = (f"policy constraints are solved for the mixture attacker; got `attacker` = "
+                   f"{attacker!r}")
+            raise GameError(msg)
+        attacker = "mixture"
     if attacker == "auto":
         try:
             import citywatch.games.bayesian  # noqa: F401
             attacker = "bayesian"
         except ImportError:
             attacker = "mixture"
-    if attacker == "mixture":
+    if attacker == "mixture" and policy is not None and policy.active:
+        from citywatch.games.policy import solve_with_policy
+
+        policy_result = solve_with_policy(game.mixture(),
+                                          policy_constraints(scenario, built, policy))
+        eq = policy_result.equilibrium
+        notes.append("Planned against the prior-weighted mixture of the attack types under "
+                     "the policy constraints (exact: one LP per attacked target); the policy "
+                     f"costs {policy_result.total_cost:.3g} casualty-equivalents per attack "
+                     "against that attacker.")
+    elif attacker == "mixture":
         from citywatch.games.origami import solve_origami
 
         eq = solve_origami(game.mixture())
@@ -232,7 +343,7 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     if any(built.idle_teams):
         notes.append(f"{sum(built.idle_teams)} patrol team-slots exceed one team per site "
                      f"and are left unassigned.")
-    return Plan(scenario, built, eq, attacker, attacked, value, tuple(notes))
+    return Plan(scenario, built, eq, attacker, attacked, value, tuple(notes), policy_result)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -39,7 +39,8 @@ def test_no_constraints_equals_origami() -> None:
         res = solve_with_policy(game, [])
         assert res.equilibrium.defender_utility == pytest.approx(
             solve_origami(game).defender_utility, abs=1e-6)
-        assert res.binding == () and res.total_cost == pytest.approx(0, abs=1e-9)
+        assert res.binding == () and res.costs == {}
+        assert res.total_cost == pytest.approx(0, abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -63,8 +64,22 @@ def test_binding_constraint_costs() -> None:
     names = [b.name for b in res.binding]
     assert names == ["cap"]
     b = res.binding[0]
-    assert b.side == "upper" and b.cost == pytest.approx(res.total_cost, abs=1e-9)
-    assert b.cost > 0 and b.shadow_price >= 0
+    assert b.side == "upper" and b.shadow_price >= 0
+    assert res.costs == {"cap": pytest.approx(res.total_cost, abs=1e-9)}
+    assert res.costs["cap"] > 0
+
+
+def test_family_costed_together() -> None:
+    game = random_game(targets=20, resources=6, seed=5)
+    free = solve_origami(game)
+    caps = [coverage_cap(f"cap {t}", [t], 0.3) for t in range(20)]
+    caps = [type(c)(c.name, c.targets, lower=c.lower, upper=c.upper, family="caps")
+            for c in caps]
+    res = solve_with_policy(game, caps)
+    assert set(res.costs) == {"caps"}
+    assert res.costs["caps"] == pytest.approx(free.defender_utility
+                                              - res.equilibrium.defender_utility, abs=1e-7)
+    assert np.all(res.equilibrium.coverage <= 0.3 + 1e-9)
 
 
 def test_infeasible_policy() -> None:

@@ -23,21 +23,43 @@ def plan(
     lam: Annotated[float | None, typer.Option("--lambda", help="Quantal-response rationality.")]
     = None,
     time_limit: Annotated[float, typer.Option(help="Seconds allowed for the Bayesian solver.")]
-    = 30.0,
+    = 20.0,
     top: Annotated[int, typer.Option(help="Sites listed per slot.")] = 5,
     json_out: Annotated[bool, typer.Option("--json", help="Print the full plan as JSON.")]
     = False,
     out: Annotated[Path | None, typer.Option(
         help="Write plan.json, coverage.csv and sites.geojson into this folder.")] = None,
+    max_site_coverage: Annotated[float | None, typer.Option(
+        help="Policy: cap on any site's coverage in a slot (0..1).")] = None,
+    zone_min_teams: Annotated[float | None, typer.Option(
+        help="Policy: expected armed teams every borough gets in each slot, at least.")]
+    = None,
+    zone_max_share: Annotated[float | None, typer.Option(
+        help="Policy: largest share of a slot's teams one borough may take (0..1).")] = None,
+    require: Annotated[list[str] | None, typer.Option(
+        help="Policy: SITE=COVERAGE, a site's minimum coverage in every slot (repeatable).")]
+    = None,
 ) -> None:
     """Plan where armed patrols stand, slot by slot (a Stackelberg security game)."""
-    from citywatch.plan import make_plan, write_plan
+    from citywatch.errors import ScenarioError
+    from citywatch.plan import PolicyOptions, make_plan, write_plan
 
     sc = load(scenario, threat=threat, officers=officers)
     if top < 1:
         msg = f"`--top` must be >= 1, got {top}"
-        raise typer.BadParameter(msg)
-    p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam)
+        raise ScenarioError(msg)
+    required = []
+    for item in require or []:
+        site, sep, value = item.partition("=")
+        try:
+            required.append((site, float(value)))
+        except ValueError:
+            sep = ""
+        if not sep:
+            msg = f"`--require` must look like SITE=COVERAGE, got {item!r}"
+            raise ScenarioError(msg)
+    policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
+    p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy)
     written = write_plan(p, out) if out is not None else []
     if json_out:
         print_json(p.to_dict())
@@ -71,6 +93,12 @@ def plan(
                   f"attack. The attacker is indifferent between {len(indiff)} (site, slot) "
                   f"targets: {shown}{more}.")
     console.print(p.summary())
+    if p.policy is not None:
+        pol = p.policy
+        console.print(f"Policy cost: {pol.total_cost:.3g} casualty-equivalents per attack "
+                      f"against the mixture attacker; "
+                      + (", ".join(f"{fam} {cost:.3g}" for fam, cost in pol.costs.items())
+                         or "no constraint binds") + ".")
     eq = p.equilibrium
     gap = "proven optimal" if eq.optimal else f"proven gap {eq.gap:.3g}"
     console.print(f"[dim]Model: {p.attacker_model} ({eq.method}, {gap}, {eq.seconds:.2f} s). "

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -41,13 +42,18 @@ _TOL = 1e-7
 
 @dataclass(frozen=True, eq=False)
 class LinearConstraint:
-    """``lower <= Σ_i weights[i] · c[targets[i]] <= upper``, with a name for reports."""
+    """``lower <= Σ_i weights[i] · c[targets[i]] <= upper``, with a name for reports.
+
+    Constraints of one `family` (default: the name) are costed together: "site caps"
+    may be hundreds of rows, and what a planner asks is what the caps cost.
+    """
 
     name: str
     targets: IntArray
     weights: FloatArray | None = None
     lower: float = -math.inf
     upper: float = math.inf
+    family: str | None = None
 
     def __post_init__(self) -> None:
         t = np.asarray(self.targets, dtype=np.int64).reshape(-1)
@@ -66,6 +72,8 @@ class LinearConstraint:
             raise GameError(msg)
         object.__setattr__(self, "targets", t)
         object.__setattr__(self, "weights", w)
+        if self.family is None:
+            object.__setattr__(self, "family", self.name)
 
 
 def coverage_floor(name: str, targets: Sequence[int], minimum: float) -> LinearConstraint:
@@ -100,28 +108,32 @@ def group_bounds(name: str, targets: Sequence[int], *, lower: float = -math.inf,
 
 @dataclass(frozen=True)
 class BindingConstraint:
-    """A constraint that holds at equality in the solution, and what it costs.
+    """A constraint that holds at equality in the solution.
 
     ``shadow_price`` is the marginal gain in defender utility per unit the bound is
-    relaxed (from the LP's duals, at the attacked target found); ``cost`` is the
-    defender utility gained by dropping the constraint altogether (re-solved exactly,
-    so it counts a change of attacked target too).
+    relaxed (from the LP's duals, at the attacked target found).
     """
 
     name: str
+    family: str
     side: str
     bound: float
     shadow_price: float
-    cost: float
 
 
 @dataclass(frozen=True, eq=False)
 class PolicyEquilibrium:
-    """The equilibrium under policy constraints, with what binds and what it costs."""
+    """The equilibrium under policy constraints, with what binds and what it costs.
+
+    ``costs`` maps each family with a binding constraint to the defender utility
+    regained by dropping the whole family and re-solving exactly (so it counts a
+    change of attacked target too).
+    """
 
     equilibrium: Equilibrium
     unconstrained_utility: float
     binding: tuple[BindingConstraint, ...]
+    costs: dict[str, float]
 
     @property
     def total_cost(self) -> float:
@@ -157,11 +169,30 @@ def _solve(game: SecurityGame, constraints: Sequence[LinearConstraint],
     h = build_highs(np.zeros(n + 1), matrix, row_lower, row_upper,
                     col_lower=np.concatenate((np.zeros(n), [-math.inf])),
                     col_upper=np.concatenate((np.ones(n), [math.inf])), maximize=True)
+    # The least attacker level the policy allows: every target's attacker utility must
+    # stay at or below the attacked one's, so only targets whose uncovered utility
+    # reaches this level can be attacked, and each one's coverage (hence the defender's
+    # value) is bounded by reaching exactly this level.
+    h.changeColCost(n, 1.0)
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    try:
+        level = run_highs(h, what="policy minimum attacker level LP").objective
+    except InfeasibleError:
+        msg = "the policy constraints leave no feasible coverage within the budgets; relax " \
+              "a floor or a cap"
+        raise InfeasibleError(msg) from None
+    h.changeColCost(n, 0.0)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    delta_a = au - ac
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(delta_a > 0, np.clip((au - level) / delta_a, 0.0, 1.0), 1.0)
+    bound = du + (dc - du) * reach
+    candidates = np.flatnonzero(au >= level - 1e-9 * max(1.0, abs(level)))
     best_value, best_t, best = -math.inf, -1, None
     previous = -1
-    for t in np.argsort(-dc, kind="stable").tolist():
-        if dc[t] <= best_value:
-            break  # no LP for a later target can beat the best (U^d_c bounds it)
+    for t in candidates[np.argsort(-bound[candidates], kind="stable")].tolist():
+        if bound[t] <= best_value + 1e-12:
+            break  # no LP for a later target can beat the best
         if previous >= 0:
             h.changeColCost(previous, 0.0)
             h.changeRowBounds(previous, -math.inf, float(-au[previous]))
@@ -202,16 +233,19 @@ def solve_with_policy(game: SecurityGame, constraints: Sequence[LinearConstraint
                      & l_j \le \textstyle\sum_t w_{jt} c_t \le h_j\ \forall j, \quad
                        0 \le c \le 1.
 
-    The best feasible LP is the equilibrium (exact; candidates pruned by the bound
-    :math:`U^d_{c,t}`). For games with several attacker types, pass
+    The best feasible LP is the equilibrium. One LP first finds the least attacker
+    level :math:`u_p` the policy allows; only targets with :math:`U^a_{u,t} \ge u_p`
+    can be attacked, and each one's value is at most :math:`U^d` at the coverage that
+    brings it to :math:`u_p`, so candidates are visited by that bound and the search
+    stops when none can beat the best (exact pruning). For games with several attacker types, pass
     ``game.mixture()`` (the plan's single-type approximation).
 
     Returns
     -------
     PolicyEquilibrium
-        The constrained equilibrium, the unconstrained utility, and for each binding
-        constraint its shadow price and its exact cost (utility regained by dropping
-        it and re-solving).
+        The constrained equilibrium, the unconstrained utility, each binding
+        constraint with its shadow price, and each binding family's exact cost
+        (utility regained by dropping the family and re-solving).
 
     Raises
     ------
@@ -234,12 +268,14 @@ def solve_with_policy(game: SecurityGame, constraints: Sequence[LinearConstraint
     for j, con in enumerate(constraints):
         for side, bound in (("lower", con.lower), ("upper", con.upper)):
             if math.isfinite(bound) and abs(activity[j] - bound) <= _TOL * max(1, abs(bound)):
-                rest = constraints[:j] + constraints[j + 1:]
-                try:
-                    without, _, _ = _solve(game, rest)
-                except InfeasibleError:  # pragma: no cover - dropping a row cannot hurt
-                    raise SolverError(f"re-solving without {con.name!r} failed") from None
-                binding.append(BindingConstraint(
-                    con.name, side, float(bound), float(abs(duals[j])),
-                    max(0.0, without.defender_utility - eq.defender_utility)))
-    return PolicyEquilibrium(eq, free.defender_utility, tuple(binding))
+                binding.append(BindingConstraint(con.name, str(con.family), side, float(bound),
+                                                 float(abs(duals[j]))))
+    costs: dict[str, float] = {}
+    for family in dict.fromkeys(b.family for b in binding):
+        rest = [c for c in constraints if c.family != family]
+        try:
+            without, _, _ = _solve(game, rest)
+        except InfeasibleError:  # pragma: no cover - dropping rows cannot make it infeasible
+            raise SolverError(f"re-solving without {family!r} failed") from None
+        costs[family] = max(0.0, without.defender_utility - eq.defender_utility)
+    return PolicyEquilibrium(eq, free.defender_utility, tuple(binding), costs)
