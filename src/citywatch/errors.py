@@ -6,6 +6,8 @@
      ├── ScenarioError (ValueError)      a scenario folder or object is invalid; ``.problems`` lists each
      ├── GameError (ValueError)          a security game is malformed
      ├── TravelTimeError (ValueError)    travel-time inputs are invalid or points cannot be snapped
+     ├── RosterError (ValueError)        a roster breaks a working-time rule or cannot be staffed;
+     │                                   ``.rule`` and ``.team`` say which
      ├── SolverError (RuntimeError)      a solver did not prove an answer
      │    └── InfeasibleError            the problem has no feasible solution
      └── MissingDependencyError (ImportError)
@@ -22,6 +24,7 @@ __all__ = [
     "InfeasibleError",
     "MissingDependencyError",
     "Problem",
+    "RosterError",
     "ScenarioError",
     "SolverError",
     "TravelTimeError",
@@ -62,6 +65,19 @@ class GameError(CityWatchError, ValueError):
 
 class TravelTimeError(CityWatchError, ValueError):
     """Travel-time inputs are invalid (coordinates, speeds, graphs, unreachable points)."""
+
+
+class RosterError(CityWatchError, ValueError):
+    """A roster breaks a working-time rule or cannot be staffed; it must not be published.
+
+    ``rule`` names the rule (``"max_shift_hours"``, ``"min_rest_hours"``, ...) and
+    ``team`` the first team that breaks it (``None`` for rules about the whole roster).
+    """
+
+    def __init__(self, message: str, *, rule: str, team: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.team = team
 
 
 class SolverError(CityWatchError, RuntimeError):

@@ -9,6 +9,7 @@ import typer
 from citywatch import __version__
 from citywatch.cli import game as game_cmd
 from citywatch.cli import plan as plan_cmd
+from citywatch.cli import roster as roster_cmd
 from citywatch.cli import scenario as scenario_cmd
 from citywatch.cli._common import fail
 from citywatch.errors import CityWatchError, ScenarioError
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("plan")(plan_cmd.plan)
+app.command("roster")(roster_cmd.roster)
 app.add_typer(scenario_cmd.app, name="scenario")
 app.add_typer(game_cmd.app, name="game")
 

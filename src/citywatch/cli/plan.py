@@ -39,6 +39,11 @@ def plan(
     require: Annotated[list[str] | None, typer.Option(
         help="Policy: SITE=COVERAGE, a site's minimum coverage in every slot (repeatable).")]
     = None,
+    roster_days: Annotated[int | None, typer.Option(
+        help="Also sample a roster for this many days into OUT/roster (default OUT=plan).")]
+    = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Roster seed for drills and tests; without it rosters draw OS entropy.")] = None,
 ) -> None:
     """Plan where armed patrols stand, slot by slot (a Stackelberg security game)."""
     from citywatch.errors import ScenarioError
@@ -61,6 +66,15 @@ def plan(
     policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
     p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy)
     written = write_plan(p, out) if out is not None else []
+    if roster_days is not None:
+        from citywatch.schedule import roster_from_plan
+        from citywatch.schedule.export import export_roster
+
+        if roster_days < 1:
+            msg = f"`--roster-days` must be >= 1, got {roster_days}"
+            raise ScenarioError(msg)
+        roster = roster_from_plan(p, days=roster_days, seed=seed)
+        written += export_roster(roster, (out or Path("plan")) / "roster")
     if json_out:
         print_json(p.to_dict())
         return
