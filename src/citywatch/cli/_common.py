@@ -12,8 +12,8 @@ from rich.console import Console
 from citywatch.errors import ScenarioError
 from citywatch.model.scenario import Scenario
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 def fail(message: str) -> NoReturn:
