@@ -132,3 +132,13 @@ def test_policy_rejects_bad_values(tiny_dir: Path) -> None:
         make_plan(sc, policy=PolicyOptions(max_site_coverage=1.5))
     with pytest.raises(ScenarioError, match="did you mean|`site`"):
         make_plan(sc, policy=PolicyOptions(required=(("nowhere", 0.5),)))
+
+
+def test_qr_plan_reports_against_qr(tiny_dir: Path) -> None:
+    from citywatch.games.quantal import evaluate_against
+
+    sc = load_scenario(tiny_dir)
+    plan = make_plan(sc, attacker="qr", lam=0.3, time_limit=30)
+    assert plan.attacker_model == "qr"
+    expect = evaluate_against(plan.built.game, plan.coverage, model="qr", lam=0.3)
+    assert plan.defender_utility == pytest.approx(expect, abs=1e-9)

@@ -340,6 +340,13 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
         eq = solve_quantal(game, lam=lam, time_limit=time_limit)
         notes.append(f"Planned against a quantal-response attacker (lambda={lam}).")
     attacked, value = best_responses(game, eq.coverage)
+    if attacker == "qr" and eq.attack_distribution is not None:
+        notes.append(f"Against a fully rational attacker this coverage would cost "
+                     f"{-value:.3g} casualty-equivalents per attack; the figures shown are "
+                     f"against the quantal-response attacker planned for, each type's "
+                     f"target being its most likely one.")
+        attacked = np.argmax(eq.attack_distribution, axis=1).astype(np.int64)
+        value = eq.defender_utility
     if any(built.idle_teams):
         notes.append(f"{sum(built.idle_teams)} patrol team-slots exceed one team per site "
                      f"and are left unassigned.")
