@@ -9,6 +9,7 @@ import typer
 from citywatch import __version__
 from citywatch.cli import game as game_cmd
 from citywatch.cli import plan as plan_cmd
+from citywatch.cli import respond as respond_cmd
 from citywatch.cli import roster as roster_cmd
 from citywatch.cli import scenario as scenario_cmd
 from citywatch.cli import simulate as simulate_cmd
@@ -24,6 +25,8 @@ app = typer.Typer(
 )
 app.command("plan")(plan_cmd.plan)
 app.command("roster")(roster_cmd.roster)
+app.command("respond")(respond_cmd.respond)
+app.command("dispatch")(respond_cmd.dispatch)
 app.add_typer(scenario_cmd.app, name="scenario")
 for _name in ("simulate", "compare", "whatif", "capacity", "sweep", "report"):
     app.command(_name)(getattr(simulate_cmd, _name))

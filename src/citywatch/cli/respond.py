@@ -212,9 +212,15 @@ def dispatch(
     = "london",
     slot: Annotated[str | None, typer.Option(help="Time slot (default: the first).")] = None,
     top: Annotated[int, typer.Option(help="Units listed.")] = 5,
+    standard: Annotated[str, typer.Option(
+        help="Standard for the move-up options when units are busy (e.g. 8m).")] = "8m",
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Recommend the armed units to send to an incident, ranked by ETA (advice, not orders)."""
+    """Recommend the armed units to send to an incident, ranked by ETA (advice, not orders).
+
+    With --busy, also offers move-ups: free ARVs to relocate to restore coverage of the
+    crowded places, ranked by coverage restored against travel time.
+    """
     from citywatch.response.dispatch import incident_is_inner, recommend, scenario_units
 
     parts = at.split(",")
@@ -233,15 +239,15 @@ def dispatch(
     factors = sc.travel.slot_speed_factor or (1.0,) * len(sc.slots)
     ranked = recommend(lat, lon, units, travel=sc.travel, inner=incident_is_inner(sc, lat, lon),
                        speed_factor=factors[s], top=top)
-    posts = {u.id: u for u in units}
-    standby = {(p.lat, p.lon): p for p in sc.standby}
-    rows = [{"rank": r.rank, "unit": r.unit_id,
-             "standby": standby[(posts[r.unit_id].lat, posts[r.unit_id].lon)].id,
+    post_of = {u.id: u.post for u in units}
+    rows: list[dict[str, Any]] = [{"rank": r.rank, "unit": r.unit_id,
+             "standby": post_of[r.unit_id],
              "eta_min": round(r.eta_min, 2), "travel_min": round(r.travel_min, 2),
              "distance_km": round(r.distance_km, 2)} for r in ranked]
+    moveups = _moveups(sc, s, units, committed, parse_standard(standard, bare_unit="m"))
     if json_out:
         print_json({"incident": {"lat": lat, "lon": lon}, "slot": sc.slot_names[s],
-                    "committed": committed, "recommended": rows})
+                    "committed": committed, "recommended": rows, "moveups": moveups})
         return
     if not rows:
         console.print("No armed unit is available: every unit is committed.")
@@ -257,5 +263,32 @@ def dispatch(
     console.print(t)
     if committed:
         console.print(f"Left out (committed): {', '.join(committed)}.")
-    console.print("[dim]ETA = dispatch delay + straight-line travel estimate; the "
-                  "controller decides.[/]")
+    for k, m in enumerate(moveups, 1):
+        moves = "; ".join(f"{mv['unit']} {names[mv['from']]} -> {names[mv['to']]} "
+                          f"({mv['minutes']:.0f} min)" for mv in m["moves"])
+        console.print(f"Move-up option {k}: {moves}: people at sites reached within "
+                      f"{standard} {m['share_now']:.0%} -> {m['share_after']:.0%} "
+                      f"(before the incident {m['share_before_incident']:.0%}).")
+    console.print("[dim]ETA = dispatch delay + straight-line travel estimate; options, not "
+                  "orders: the controller decides.[/]")
+
+
+def _moveups(sc: Any, s: int, units: Any, committed: list[str], standard: float
+             ) -> list[dict[str, Any]]:
+    """Move-up options (as JSON-ready dicts) when some units are committed."""
+    if not committed:
+        return []
+    from citywatch.response import CoverageProblem
+    from citywatch.response.moveup import recommend_moveups
+
+    problem = CoverageProblem.from_scenario(sc, s, demand="sites")
+    index = {p.id: j for j, p in enumerate(sc.standby)}
+    positions = [index[u.post] for u in units]
+    gone = [k for k, u in enumerate(units) if u.id in committed]
+    options = recommend_moveups(problem, positions, gone, standard_min=standard, top=3)
+    return [{"moves": [{"unit": units[m.vehicle].id, "from": m.from_id, "to": m.to_id,
+                        "minutes": round(m.minutes, 1)} for m in o.moves],
+             "share_before_incident": o.share_before_incident, "share_now": o.share_now,
+             "share_after": o.share_after, "restored": o.restored,
+             "travel_minutes": round(o.travel_minutes, 1), "efficient": o.efficient}
+            for o in options]

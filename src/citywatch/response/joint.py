@@ -1,0 +1,470 @@
+"""The joint deter+respond plan: ARV standby posts and patrol coverage chosen together."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from citywatch.errors import ScenarioError
+from citywatch.games.equilibrium import Equilibrium
+from citywatch.games.origami import solve_origami
+from citywatch.model.game import SecurityGame
+from citywatch.model.payoffs import (
+    ScenarioGame,
+    build_game,
+    default_arv_posts,
+    expected_response_minutes,
+    standby_travel_minutes,
+)
+from citywatch.model.scenario import Scenario
+from citywatch.response._problem import CoverageProblem
+
+__all__ = ["JOINT_METHODS", "JointPlan", "joint_plan", "sequential_posts"]
+
+FloatArray = npt.NDArray[np.float64]
+Posts = tuple[tuple[int, ...], ...]
+
+JOINT_METHODS = ("auto", "exhaustive", "local")
+SEQUENTIAL_MODELS = ("mclp", "mexclp", "greedy")
+
+
+@dataclass(frozen=True, eq=False)
+class JointPlan:
+    """ARV posts per slot and patrol coverage, chosen for the defender's expected loss.
+
+    The loss is that of the prior-weighted (mixture) attacker against the patrol
+    coverage, solved exactly by ORIGAMI for any fixed posts; joint and sequential plans
+    are scored the same way, so `gain` compares like with like.
+
+    Attributes
+    ----------
+    arv_posts
+        Standby index of every ARV, per slot.
+    built
+        The scenario's game with these posts.
+    equilibrium
+        ORIGAMI's equilibrium of the mixture game with these posts.
+    expected_loss
+        Casualty-equivalents per attack of the joint plan.
+    sequential_posts, sequential_loss
+        The sequential plan: posts from a location model first, then the game.
+    gain
+        ``sequential_loss - expected_loss`` (>= 0).
+    method
+        ``"exhaustive"`` (every placement in every slot tried: proven optimal) or
+        ``"local"`` (alternating: coverage given posts by ORIGAMI, posts given the game
+        by single-vehicle moves, until no move helps).
+    optimal
+        Whether `expected_loss` is proven to be the least possible.
+    bound
+        A proven lower bound on the least possible loss (see `joint_plan`).
+    evaluations
+        Placements evaluated.
+    seconds
+        Wall-clock time.
+    notes
+        Plain statements about how the plan was made.
+    """
+
+    scenario: Scenario
+    arv_posts: Posts
+    built: ScenarioGame
+    equilibrium: Equilibrium
+    expected_loss: float
+    sequential_posts: Posts
+    sequential_loss: float
+    sequential_model: str
+    method: str
+    optimal: bool
+    bound: float
+    evaluations: int
+    seconds: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def gain(self) -> float:
+        """Loss avoided against the sequential plan."""
+        return self.sequential_loss - self.expected_loss
+
+    @property
+    def coverage(self) -> FloatArray:
+        """Patrol coverage of each (site, slot) target, slot-major."""
+        return self.equilibrium.coverage
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        sc = self.scenario
+        ids = [p.id for p in sc.standby]
+        return {
+            "method": self.method,
+            "optimal": self.optimal,
+            "expected_loss": self.expected_loss,
+            "bound": self.bound if math.isfinite(self.bound) else None,
+            "gap": (self.expected_loss - self.bound) if math.isfinite(self.bound) else None,
+            "sequential_model": self.sequential_model,
+            "sequential_loss": self.sequential_loss,
+            "gain": self.gain,
+            "arv_posts": {slot: [ids[j] for j in posts]
+                          for slot, posts in zip(sc.slot_names, self.arv_posts, strict=True)},
+            "sequential_arv_posts": {slot: [ids[j] for j in posts] for slot, posts in
+                                     zip(sc.slot_names, self.sequential_posts, strict=True)},
+            "evaluations": self.evaluations,
+            "seconds": self.seconds,
+            "notes": list(self.notes),
+        }
+
+
+class _Evaluator:
+    """Expected loss of a placement, fast: the payoff model for the mixture attacker."""
+
+    def __init__(self, scenario: Scenario, travel: FloatArray) -> None:
+        self.sc = scenario
+        base = build_game(scenario, arv_posts=[[0]] * len(scenario.slots),
+                          travel_minutes=travel)
+        self.teams = base.teams
+        self.vehicles = [max(t.arv_crews, 1) for t in base.teams]
+        mix = base.game.mixture()
+        self.dc = mix.defender_covered[0]
+        self.ac = mix.attacker_covered[0]
+        self.resources = mix.resources
+        self.groups = mix.groups
+        self.travel = travel
+        tm = scenario.travel
+        self.busy = tm.arv_busy_probability
+        self.delay = tm.dispatch_delay_min + tm.engage_min
+        self.n_sites = len(scenario.sites)
+        n_slots = len(scenario.slots)
+        people = scenario.people()
+        self.ppl = people.T.copy()  # (slots, sites)
+        hard = np.array([s.hardening for s in scenario.sites])
+        sym = np.array([s.symbolic_value for s in scenario.sites])
+        w = scenario.payoffs.symbolic_weight
+        self.t_site = scenario.payoffs.on_site_intervention_min
+        pri = scenario.priors()
+        self.types = [(p, a.initial_casualties, a.casualties_per_minute, a.people_cap,
+                       1.0 - a.hardening_effect * hard) for p, a in
+                      zip(pri, scenario.attackers, strict=True)]
+        self.sym_att = sum(p * sym * f for p, _, _, _, f in self.types)  # (sites,)
+        self.sym_def = w * self.sym_att
+        self.capacity = np.array([p.capacity for p in scenario.standby], dtype=np.int64)
+        self._slot_cache: list[dict[tuple[int, ...], FloatArray]] = [{} for _ in range(n_slots)]
+        self.evaluations = 0
+
+    def harm(self, s: int, minutes: FloatArray) -> FloatArray:
+        """Prior-weighted casualties at each site of slot `s` if armed help takes `minutes`."""
+        t = np.maximum(minutes, self.t_site)
+        out = np.zeros(self.n_sites)
+        for p, init, rate, cap, f in self.types:
+            out += p * np.minimum(cap * self.ppl[s], init + rate * t) * f
+        return out
+
+    def slot_harm(self, s: int, posts: tuple[int, ...]) -> FloatArray:
+        key = tuple(sorted(posts))
+        cache = self._slot_cache[s]
+        if key not in cache:
+            e = expected_response_minutes(self.travel[s], key, busy_probability=self.busy)
+            cache[key] = self.harm(s, self.delay + e)
+        return cache[key]
+
+    def game(self, posts: Posts) -> SecurityGame:
+        h = np.concatenate([self.slot_harm(s, p) for s, p in enumerate(posts)])
+        n_slots = len(posts)
+        au = h + np.tile(self.sym_att, n_slots)
+        du = -(h + np.tile(self.sym_def, n_slots))
+        return SecurityGame(self.dc, du, self.ac, au, resources=self.resources,
+                            groups=self.groups)
+
+    def loss(self, posts: Posts) -> float:
+        self.evaluations += 1
+        return -solve_origami(self.game(posts)).defender_utility
+
+    # ---------------------------------------------------------------- the bound
+
+    def extreme_minutes(self, s: int, nearest: bool) -> FloatArray:
+        """Least (or greatest) possible expected travel to each site in slot `s`.
+
+        Filling the nearest (farthest) points first, up to capacity, makes every order
+        statistic of the vehicles' travel times as small (large) as it can be, and the
+        expected response is increasing in each of them.
+        """
+        n = self.vehicles[s]
+        t = self.travel[s]  # (points, sites)
+        order = np.argsort(t if nearest else -t, axis=0, kind="stable")
+        out = np.empty(self.n_sites)
+        for i in range(self.n_sites):
+            posts = np.repeat(order[:, i], self.capacity[order[:, i]])[:n]
+            out[i] = float(expected_response_minutes(t[:, i:i + 1], posts.tolist(),
+                                                     busy_probability=self.busy)[0])
+        return out
+
+    def bound(self) -> float:
+        r"""A proven lower bound on the expected loss of any placement.
+
+        Let :math:`h_t(E)` be target :math:`t`'s mixture harm when help takes
+        :math:`E` minutes, :math:`E_t^-` and :math:`E_t^+` its least and greatest
+        possible expected response, and :math:`u^-` ORIGAMI's least attainable attacker
+        level in the game where every target has :math:`E_t^-`. Attacker payoffs only
+        grow with :math:`E`, so in any placement the attacker's level is
+        :math:`u \ge u^-`, and the attacked target :math:`t^*` has attacker utility
+        :math:`u`. Along :math:`t^*`'s line the defender's utility falls as the
+        attacker's rises, so it is at most its value at attacker utility :math:`u^-`:
+
+        .. math::
+
+            U^d \le U^d_u(E) + (U^a_u(E) - u^-) \frac{U^d_c - U^d_u(E)}{U^a_u(E) - U^a_c}
+            = \kappa_t + \frac{D_t}{U^a_u(E) - U^a_c},
+
+        monotone in :math:`h_t(E)` (a constant over a positive linear function), so its
+        maximum over :math:`E \in [E^-_t, E^+_t]` (with :math:`U^a_u(E) \ge u^-`) is at
+        an end. The bound is minus the largest such value over all targets.
+        """
+        n_slots = len(self.vehicles)
+        lo = [self.extreme_minutes(s, True) for s in range(n_slots)]
+        hi = [self.extreme_minutes(s, False) for s in range(n_slots)]
+        h_lo = np.concatenate([self.harm(s, self.delay + lo[s]) for s in range(n_slots)])
+        h_hi = np.concatenate([self.harm(s, self.delay + hi[s]) for s in range(n_slots)])
+        sa = np.tile(self.sym_att, n_slots)
+        sd = np.tile(self.sym_def, n_slots)
+        lo_game = SecurityGame(self.dc, -(h_lo + sd), self.ac, h_lo + sa,
+                               resources=self.resources, groups=self.groups)
+        eq = solve_origami(lo_game)
+        u_min = float(eq.attacker_utility[0])
+        # the level u^- is the attacker utility in the lo game (attacked target)
+
+        def value(h: FloatArray) -> FloatArray:
+            au = h + sa
+            du = -(h + sd)
+            da = au - self.ac
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.where(da > 1e-12, du + (au - u_min) * (self.dc - du) / da,
+                             np.where(au >= u_min - 1e-9, self.dc, -np.inf))
+            return np.where(au >= u_min - 1e-9, v, -np.inf)
+
+        # the least harm at which t* can still be attacked: U^a_u = u^-
+        h_edge = np.clip(u_min - sa, h_lo, h_hi)
+        best = np.max(np.maximum.reduce([value(h_lo), value(h_hi), value(h_edge)]))
+        return float(-best)
+
+
+def _count_vectors(n: int, cap: Sequence[int]) -> Iterator[tuple[int, ...]]:
+    """Every way to put `n` identical vehicles at points with capacities `cap`."""
+    if not cap:
+        if n == 0:
+            yield ()
+        return
+    rest = sum(cap[1:])
+    for k in range(max(0, n - rest), min(cap[0], n) + 1):
+        for tail in _count_vectors(n - k, cap[1:]):
+            yield (k, *tail)
+
+
+def _n_vectors(n: int, cap: Sequence[int]) -> int:
+    ways = np.zeros(n + 1, dtype=object)
+    ways[0] = 1
+    for c in cap:
+        new = np.zeros(n + 1, dtype=object)
+        for k in range(c + 1):
+            new[k:] += ways[: n + 1 - k]
+        ways = new
+    return int(ways[n])
+
+
+def _posts_from_counts(counts: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(j) for j in np.repeat(np.arange(len(counts)), counts))
+
+
+def sequential_posts(scenario: Scenario, *, model: str = "mclp", standard_min: float = 8.0,
+                     travel_minutes: FloatArray | None = None) -> Posts:
+    """ARV posts per slot from a location model alone (the first step of the sequential plan).
+
+    ``"mclp"``: the slot's ARV crews placed to reach the most people at the sites within
+    `standard_min` (travel only); ``"mexclp"``: the same with each vehicle busy with the
+    scenario's ``arv_busy_probability``; ``"greedy"``: the payoff model's default
+    (greedy least expected response time).
+    """
+    if model not in SEQUENTIAL_MODELS:
+        msg = f"`model` must be one of {', '.join(SEQUENTIAL_MODELS)}, got {model!r}"
+        raise ScenarioError(msg)
+    built = build_game(scenario, travel_minutes=travel_minutes)
+    if model == "greedy":
+        return built.arv_posts
+    from citywatch.response.mclp import solve_mclp
+    from citywatch.response.mexclp import solve_mexclp
+
+    travel = (standby_travel_minutes(scenario) if travel_minutes is None
+              else np.broadcast_to(travel_minutes,
+                                   (len(scenario.slots), *np.shape(travel_minutes)[-2:])))
+    out = []
+    for s, team in enumerate(built.teams):
+        n = max(team.arv_crews, 1)
+        problem = CoverageProblem.from_scenario(scenario, s, demand="sites",
+                                                travel_minutes=np.asarray(travel[s]).T)
+        if model == "mclp":
+            res = solve_mclp(problem, n, standard_min=standard_min)
+        else:
+            res = solve_mexclp(problem, n, busy=scenario.travel.arv_busy_probability,
+                               standard_min=standard_min)
+        out.append(res.chosen)
+    return tuple(out)
+
+
+def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | None = 60.0,
+               sequential_model: str = "mclp", standard_min: float = 8.0,
+               travel_minutes: FloatArray | None = None, max_exhaustive: int = 20_000,
+               neighbours: int = 12) -> JointPlan:
+    """Choose ARV posts and patrol coverage together for the least expected loss.
+
+    A site's uncovered payoff depends on the expected response time of the nearest
+    free ARV (`citywatch.model.payoffs`), so where the ARVs wait changes which sites
+    the patrols must cover. For fixed posts the patrol game (prior-weighted attacker)
+    is solved exactly by ORIGAMI; the posts are then chosen by:
+
+    * ``"exhaustive"``: every placement of each slot's vehicles (within capacities),
+      all slots jointly: the least loss found is proven optimal;
+    * ``"local"``: alternating optimisation from the better of the sequential and the
+      greedy placement: coverage given posts (ORIGAMI), then the best single-vehicle
+      move to one of the `neighbours` nearest standby points, until no move lowers
+      the loss or `time_limit` runs out;
+    * ``"auto"``: exhaustive when at most `max_exhaustive` placements exist, else local.
+
+    The local method reports a proven lower bound (`_Evaluator.bound`): every site at
+    its best conceivable response time and the attacker held at the least level it
+    could then be held to. The plan is called optimal only when exhaustive, or when
+    the loss meets that bound.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    method
+        ``"auto"``, ``"exhaustive"`` or ``"local"``.
+    time_limit
+        Seconds for the search (``None``: no limit).
+    sequential_model
+        Location model of the sequential plan compared against: ``"mclp"`` (default),
+        ``"mexclp"`` or ``"greedy"``.
+    standard_min
+        Response standard of the sequential location model.
+    travel_minutes
+        Travel minutes (slots, standby, sites); default the straight-line model.
+    max_exhaustive
+        Largest number of joint placements ``"auto"`` enumerates.
+    neighbours
+        Standby points considered for each move in the local search.
+    """
+    start = time.perf_counter()
+    if method not in JOINT_METHODS:
+        msg = f"`method` must be one of {', '.join(JOINT_METHODS)}, got {method!r}"
+        raise ScenarioError(msg)
+    travel = (standby_travel_minutes(scenario) if travel_minutes is None
+              else np.broadcast_to(np.asarray(travel_minutes, dtype=np.float64),
+                                   (len(scenario.slots), len(scenario.standby),
+                                    len(scenario.sites))))
+    ev = _Evaluator(scenario, np.asarray(travel))
+    caps = ev.capacity.tolist()
+    if any(n > sum(caps) for n in ev.vehicles):
+        msg = (f"a slot has {max(ev.vehicles)} ARVs but the standby points hold only "
+               f"{sum(caps)}")
+        raise ScenarioError(msg)
+    seq = sequential_posts(scenario, model=sequential_model, standard_min=standard_min,
+                           travel_minutes=np.asarray(travel))
+    seq_loss = ev.loss(seq)
+    n_joint = math.prod(_n_vectors(n, caps) for n in ev.vehicles)
+    if method == "auto":
+        method = "exhaustive" if n_joint <= max_exhaustive else "local"
+    notes: list[str] = []
+    deadline = math.inf if time_limit is None else start + time_limit
+    if method == "exhaustive":
+        best, best_loss = seq, seq_loss
+        per_slot = [[_posts_from_counts(c) for c in _count_vectors(n, caps)]
+                    for n in ev.vehicles]
+        finished = True
+        for combo in itertools.product(*per_slot):
+            if time.perf_counter() > deadline:
+                finished = False
+                break
+            loss = ev.loss(combo)
+            if loss < best_loss - 1e-9:
+                best, best_loss = combo, loss
+        optimal = finished
+        bound = best_loss if finished else ev.bound()
+        notes.append(f"Tried all {n_joint:,} placements of the ARVs: proven optimal."
+                     if finished else
+                     f"The time limit stopped the enumeration of {n_joint:,} placements.")
+    else:
+        greedy = tuple(tuple(int(j) for j in p) for p in
+                       (default_arv_posts(travel[s], scenario.people()[:, s], n, caps,
+                                          busy_probability=ev.busy)
+                        for s, n in enumerate(ev.vehicles)))
+        g_loss = ev.loss(greedy)
+        best, best_loss = (greedy, g_loss) if g_loss < seq_loss else (seq, seq_loss)
+        best, best_loss, finished = _local_search(ev, best, best_loss, deadline, neighbours)
+        bound = ev.bound()
+        optimal = best_loss <= bound + 1e-9
+        notes.append("Alternating search: patrol coverage solved exactly for each ARV "
+                     "placement, placements improved one vehicle move at a time"
+                     + (" until no move helped (a local optimum)." if finished else
+                        "; stopped by the time limit."))
+        notes.append(f"Proven lower bound on the loss: {bound:.3f} (every site at its best "
+                     f"possible response time); the plan is within {best_loss - bound:.3f} "
+                     f"of the optimum.")
+    built = build_game(scenario, arv_posts=best, travel_minutes=np.asarray(travel))
+    eq = solve_origami(built.game.mixture())
+    loss = -eq.defender_utility
+    return JointPlan(scenario=scenario, arv_posts=best, built=built, equilibrium=eq,
+                     expected_loss=loss, sequential_posts=seq, sequential_loss=seq_loss,
+                     sequential_model=sequential_model, method=method, optimal=optimal,
+                     bound=bound, evaluations=ev.evaluations,
+                     seconds=time.perf_counter() - start, notes=tuple(notes))
+
+
+def _local_search(ev: _Evaluator, posts: Posts, loss: float, deadline: float,
+                  neighbours: int) -> tuple[Posts, float, bool]:
+    """Best-improvement single-vehicle moves, slot by slot, until none helps."""
+    n_points = ev.travel.shape[1]
+    # standby points near each other: mean travel time over the sites as a proxy
+    profile = ev.travel.mean(axis=0)  # (points, sites)
+    dist = np.abs(profile[:, None, :] - profile[None, :, :]).mean(axis=2)
+    near = np.argsort(dist, axis=1)[:, 1:neighbours + 1]
+    current = [list(p) for p in posts]
+    improved = True
+    while improved:
+        improved = False
+        for s in range(len(current)):
+            counts = np.bincount(current[s], minlength=n_points)
+            best_move: tuple[int, int] | None = None
+            best_loss = loss
+            for j in sorted(set(current[s])):
+                for k in near[j]:
+                    if counts[k] >= ev.capacity[k]:
+                        continue
+                    if time.perf_counter() > deadline:
+                        return _freeze(current, s, best_move), best_loss, False
+                    trial = list(current[s])
+                    trial[trial.index(j)] = int(k)
+                    cand = tuple(tuple(p) if t != s else tuple(trial)
+                                 for t, p in enumerate(current))
+                    value = ev.loss(cand)
+                    if value < best_loss - 1e-9:
+                        best_loss, best_move = value, (j, int(k))
+            if best_move is not None:
+                j, k = best_move
+                current[s][current[s].index(j)] = k
+                loss = best_loss
+                improved = True
+    return tuple(tuple(sorted(p)) for p in current), loss, True
+
+
+def _freeze(current: list[list[int]], s: int, move: tuple[int, int] | None) -> Posts:
+    out = [list(p) for p in current]
+    if move is not None:
+        j, k = move
+        out[s][out[s].index(j)] = k
+    return tuple(tuple(sorted(p)) for p in out)
