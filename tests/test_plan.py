@@ -18,7 +18,7 @@ from citywatch.plan import best_responses, make_plan, write_plan
 
 @pytest.fixture(scope="module")
 def london_plan():  # type: ignore[no-untyped-def]
-    return make_plan(london(), attacker="mixture")
+    return make_plan(london(), attacker="mixture", arv="greedy")
 
 
 def test_london_has_the_promised_data() -> None:
@@ -56,15 +56,16 @@ def test_london_plan_respects_budgets_and_recomputes(london_plan) -> None:  # ty
 def test_mixture_plan_matches_multiple_lps_slotwise() -> None:
     """ORIGAMI's London plan value equals the slow exact method on the same game."""
     sc = london()
-    plan = make_plan(sc, attacker="mixture")
+    plan = make_plan(sc, attacker="mixture", arv="greedy")
     ref = solve_multiple_lps(plan.built.game.mixture())
     assert plan.equilibrium.defender_utility == pytest.approx(ref.defender_utility, abs=1e-6)
 
 
 def test_more_officers_never_worse() -> None:
     sc = london()
-    base = make_plan(sc, attacker="mixture").equilibrium.defender_utility
-    more = make_plan(sc.with_force(officers=3400), attacker="mixture").equilibrium
+    base = make_plan(sc, attacker="mixture", arv="greedy").equilibrium.defender_utility
+    more = make_plan(sc.with_force(officers=3400), attacker="mixture",
+                     arv="greedy").equilibrium
     assert more.defender_utility >= base - 1e-9
 
 
@@ -142,3 +143,23 @@ def test_qr_plan_reports_against_qr(tiny_dir: Path) -> None:
     assert plan.attacker_model == "qr"
     expect = evaluate_against(plan.built.game, plan.coverage, model="qr", lam=0.3)
     assert plan.defender_utility == pytest.approx(expect, abs=1e-9)
+
+
+@pytest.mark.parametrize("arv", ["joint", "sequential", "greedy"])
+def test_arv_methods(tiny_dir: Path, arv: str) -> None:
+    sc = load_scenario(tiny_dir)
+    plan = make_plan(sc, attacker="mixture", arv=arv)
+    for posts, teams in zip(plan.built.arv_posts, plan.built.teams, strict=True):
+        assert len(posts) == teams.arv_crews
+    if arv == "joint":
+        assert plan.arv_plan is not None
+        data = plan.to_dict()["arv_plan"]
+        assert data["expected_loss"] <= data["sequential_loss"] + 1e-9
+        # the plan's game is built on the joint posts
+        posts = [[sc.standby[j].id for j in p] for p in plan.built.arv_posts]
+        assert posts == list(data["arv_posts"].values())
+        assert "sequential plan" in " ".join(plan.notes)
+    else:
+        assert plan.arv_plan is None
+    with pytest.raises(GameError, match="`arv`"):
+        make_plan(sc, arv="teleport")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import tempfile
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 ATTACKER_MODELS = ("auto", "bayesian", "mixture", "qr")
+ARV_METHODS = ("joint", "sequential", "greedy")
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -157,6 +159,7 @@ class Plan:
     defender_utility: float
     notes: tuple[str, ...] = field(default=())
     policy: PolicyEquilibrium | None = None
+    arv_plan: dict[str, Any] | None = None
 
     @property
     def coverage(self) -> FloatArray:
@@ -254,6 +257,7 @@ class Plan:
             "solver_defender_utility": eq.defender_utility,
             "notes": list(self.notes),
             "summary": self.summary(),
+            "arv_plan": self.arv_plan,
             "policy": None if self.policy is None else {
                 "unconstrained_solver_utility": self.policy.unconstrained_utility,
                 "cost_of_policy": self.policy.total_cost,
@@ -265,8 +269,9 @@ class Plan:
         }
 
 
-def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float | None = 20.0,
-              lam: float | None = None, policy: PolicyOptions | None = None) -> Plan:
+def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float | None = 15.0,
+              lam: float | None = None, policy: PolicyOptions | None = None,
+              arv: str = "joint", arv_time_limit: float | None = 8.0) -> Plan:
     """Solve the scenario's deployment game.
 
     Parameters
@@ -286,13 +291,47 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     policy
         Planners' constraints (`PolicyOptions`); the plan is then solved exactly for
         the mixture attacker under them, with the cost of each binding family.
+    arv
+        Where armed response vehicles wait: ``"joint"`` chooses them together with
+        the patrols for the least expected loss (`citywatch.response.joint_plan`,
+        compared with the sequential plan); ``"sequential"`` places them by maximal
+        covering first (MCLP, 8-minute standard); ``"greedy"`` uses the payoff
+        model's quick greedy placement.
+    arv_time_limit
+        Seconds for the joint ARV search.
     """
     if attacker not in ATTACKER_MODELS:
         msg = f"`attacker` must be one of {', '.join(ATTACKER_MODELS)}, got {attacker!r}"
         raise GameError(msg)
-    built = build_game(scenario)
-    game = built.game
+    if arv not in ARV_METHODS:
+        msg = f"`arv` must be one of {', '.join(ARV_METHODS)}, got {arv!r}"
+        raise GameError(msg)
     notes: list[str] = []
+    arv_plan: dict[str, Any] | None = None
+    if arv == "greedy":
+        built = build_game(scenario)
+        notes.append("ARV posts placed greedily for the least people-weighted expected "
+                     "response time.")
+    elif arv == "sequential":
+        from citywatch.response.joint import sequential_posts
+
+        built = build_game(scenario, arv_posts=sequential_posts(scenario))
+        notes.append("ARV posts placed first by maximal covering (MCLP, 8-minute standard), "
+                     "then the patrols planned (the sequential plan).")
+    else:
+        from citywatch.response.joint import joint_plan
+
+        jp = joint_plan(scenario, time_limit=arv_time_limit)
+        arv_plan = jp.to_dict()
+        built = build_game(scenario, arv_posts=jp.arv_posts)
+        proof = ("proven optimal" if jp.optimal else
+                 f"within {jp.expected_loss - jp.bound:.3g} of the optimum (proven bound)")
+        notes.append(f"ARV posts chosen jointly with the patrols ({jp.method} search, "
+                     f"{proof}): {jp.expected_loss:.3g} casualty-equivalents per attack for "
+                     f"the mixture attacker against {jp.sequential_loss:.3g} for the "
+                     f"sequential plan (MCLP first, then the game), a gain of "
+                     f"{jp.gain:.3g}.")
+    game = built.game
     policy_result = None
     if policy is not None and policy.active:
         if attacker not in ("auto", "mixture"):
@@ -327,6 +366,15 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
         from citywatch.games.bayesian import solve_bayesian
 
         eq = solve_bayesian(game, time_limit=time_limit)
+        unused = float(game.resources.sum() - eq.coverage.sum())
+        if unused > 1e-6:
+            from citywatch.games.leftover import spend_leftover
+
+            filled = spend_leftover(game, eq.coverage, eq.attacked)
+            eq = dataclasses.replace(eq, coverage=filled)
+            notes.append(f"{unused:.3g} team-slots the equilibrium left unused were put on "
+                         f"targets no attack type chooses (every team deploys; the "
+                         f"guarantee is unchanged).")
         if eq.optimal:
             notes.append("Bayesian Stackelberg equilibrium over the attack types, proven "
                          "optimal.")
@@ -350,7 +398,8 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     if any(built.idle_teams):
         notes.append(f"{sum(built.idle_teams)} patrol team-slots exceed one team per site "
                      f"and are left unassigned.")
-    return Plan(scenario, built, eq, attacker, attacked, value, tuple(notes), policy_result)
+    return Plan(scenario, built, eq, attacker, attacked, value, tuple(notes), policy_result,
+                arv_plan)
 
 
 def _atomic_write(path: Path, text: str) -> None:

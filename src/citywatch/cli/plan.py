@@ -23,7 +23,12 @@ def plan(
     lam: Annotated[float | None, typer.Option("--lambda", help="Quantal-response rationality.")]
     = None,
     time_limit: Annotated[float, typer.Option(help="Seconds allowed for the Bayesian solver.")]
-    = 20.0,
+    = 15.0,
+    arv: Annotated[str, typer.Option(
+        help="ARV posts: joint (with the patrols), sequential (MCLP first) or greedy.")]
+    = "joint",
+    arv_time_limit: Annotated[float, typer.Option(help="Seconds for the joint ARV search.")]
+    = 8.0,
     top: Annotated[int, typer.Option(help="Sites listed per slot.")] = 5,
     json_out: Annotated[bool, typer.Option("--json", help="Print the full plan as JSON.")]
     = False,
@@ -64,7 +69,8 @@ def plan(
             msg = f"`--require` must look like SITE=COVERAGE, got {item!r}"
             raise ScenarioError(msg)
     policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
-    p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy)
+    p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy,
+                  arv=arv, arv_time_limit=arv_time_limit)
     written = write_plan(p, out) if out is not None else []
     if roster_days is not None:
         from citywatch.schedule import roster_from_plan
@@ -117,6 +123,11 @@ def plan(
     gap = "proven optimal" if eq.optimal else f"proven gap {eq.gap:.3g}"
     console.print(f"[dim]Model: {p.attacker_model} ({eq.method}, {gap}, {eq.seconds:.2f} s). "
                   + " ".join(p.notes) + "[/]")
+    if p.arv_plan is not None:
+        per_slot = "; ".join(f"{slot} {len(ids)} at {len(set(ids))}"
+                             for slot, ids in p.arv_plan["arv_posts"].items())
+        console.print(f"ARV standby (vehicles at posts): {per_slot}. The posts are listed "
+                      "under `arv_posts` in --json and --out.")
     for path in written:
         console.print(f"wrote {path}")
 

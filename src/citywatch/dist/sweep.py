@@ -132,7 +132,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
     sc = apply_changes(_load(task.scenario), add_officers=int(c.get("add_officers", 0)),
                        threat=c.get("threat"), close_sites=list(c.get("close_sites", [])),
                        events=[parse_event(e) for e in c.get("events", [])])
-    plan = make_plan(sc, attacker=task.attacker)
+    plan = make_plan(sc, attacker=task.attacker, arv="greedy")
     result = simulate(plan, n=task.attacks, seed=task.seed, attacker=task.attack)
     out = Outcome(plan, result).to_dict()
     return {"label": task.label, "seed": task.seed, "change": dict(task.change), **out}

@@ -151,7 +151,7 @@ def pre2016_plan(*, attacker: str = "mixture") -> Plan:
     """London's optimised plan with the force before the 2016 uplift (about 2,200 AFOs)."""
     from citywatch.data import london
 
-    return make_plan(london(force="pre-2016"), attacker=attacker)
+    return make_plan(london(force="pre-2016"), attacker=attacker, arv="greedy")
 
 
 def baseline(name: str, scenario: Scenario, *, k: int | None = None,

@@ -191,8 +191,8 @@ class WhatIf:
 def whatif(scenario: Scenario, *, add_officers: int = 0,
            threat: ThreatLevel | str | None = None, close_sites: Sequence[str] = (),
            events: Sequence[Event] = (), attacker: str = "mixture", n: int = 1_000_000,
-           seed: Seed = None, spread: Spread = DEFAULT_SPREAD, time_limit: float | None = 30.0
-           ) -> WhatIf:
+           seed: Seed = None, spread: Spread = DEFAULT_SPREAD, time_limit: float | None = 30.0,
+           arv: str = "joint") -> WhatIf:
     """Re-plan after a change and simulate both plans.
 
     Parameters
@@ -208,6 +208,9 @@ def whatif(scenario: Scenario, *, add_officers: int = 0,
     n, seed
         Attacks simulated per plan, and the seed (both plans use the same streams:
         common random numbers sharpen the comparison).
+    arv
+        How each plan places its ARVs (`citywatch.plan.make_plan`); ``"joint"`` by
+        default, so the added officers' vehicles are placed where they help most.
     """
     changes = []
     if add_officers:
@@ -219,9 +222,9 @@ def whatif(scenario: Scenario, *, add_officers: int = 0,
     after_sc = apply_changes(scenario, add_officers=add_officers, threat=threat,
                              close_sites=close_sites, events=events)
     s = int(root_seed(seed).generate_state(1)[0])
-    before = evaluate(make_plan(scenario, attacker=attacker, time_limit=time_limit),
+    before = evaluate(make_plan(scenario, attacker=attacker, time_limit=time_limit, arv=arv),
                       n=n, seed=s, spread=spread)
-    after = evaluate(make_plan(after_sc, attacker=attacker, time_limit=time_limit),
+    after = evaluate(make_plan(after_sc, attacker=attacker, time_limit=time_limit, arv=arv),
                      n=n, seed=s, spread=spread)
     return WhatIf(tuple(changes), before, after)
 
@@ -278,10 +281,13 @@ class CapacityCurve:
 
 
 def capacity(scenario: Scenario, *, added: Sequence[int], attacker: str = "mixture",
-             n: int = 500_000, seed: Seed = None, spread: Spread = DEFAULT_SPREAD,
+             arv: str = "greedy", n: int = 500_000, seed: Seed = None, spread: Spread = DEFAULT_SPREAD,
              progress: Callable[[int, int], None] | None = None,
              interruptible: bool = False) -> CapacityCurve:
     """Re-plan and simulate with each number of officers added (common random numbers).
+
+    ARVs are placed by `arv` (default the quick greedy placement: a curve re-plans
+    many times).
 
     With `interruptible`, Ctrl-C returns the points finished so far.
     """
@@ -290,7 +296,7 @@ def capacity(scenario: Scenario, *, added: Sequence[int], attacker: str = "mixtu
     try:
         for j, extra in enumerate(added):
             sc = apply_changes(scenario, add_officers=int(extra))
-            plan = make_plan(sc, attacker=attacker)
+            plan = make_plan(sc, attacker=attacker, arv=arv)
             r = simulate(plan, n=n, seed=s, spread=spread, people_share=False).overall
             points.append(CapacityPoint(
                 int(extra), sc.force.officers, sum(t.patrol_teams for t in plan.built.teams),
