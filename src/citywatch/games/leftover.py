@@ -42,9 +42,9 @@ def spend_leftover(game: SecurityGame, coverage: npt.ArrayLike, attacked: npt.Ar
         if sloped.size:
             now = au[sloped] - delta[sloped] * c[sloped]   # current attacker utility
 
-            def extra(level: float, s: FloatArray = sloped) -> FloatArray:
+            def extra(level: float, s: npt.NDArray[np.intp] = sloped) -> FloatArray:
                 want = np.clip((au[s] - level) / delta[s], 0.0, 1.0)
-                return np.maximum(want - c[s], 0.0)
+                return np.asarray(np.maximum(want - c[s], 0.0), dtype=np.float64)
 
             lo, hi = float((au[sloped] - delta[sloped]).min()), float(now.max())
             if extra(lo).sum() <= spare:
