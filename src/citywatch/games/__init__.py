@@ -1,5 +1,7 @@
 """Security-game solvers."""
 
+from citywatch.games.bayesian import solve_bayesian
+from citywatch.games.dobss import solve_dobss
 from citywatch.games.equilibrium import Equilibrium, verify_equilibrium
 from citywatch.games.multiple_lp import solve_multiple_lps
 from citywatch.games.origami import solve_origami
@@ -25,6 +27,8 @@ __all__ = [
     "quantal_response",
     "random_game",
     "robustness_report",
+    "solve_bayesian",
+    "solve_dobss",
     "singleton_schedules",
     "solve_multiple_lps",
     "solve_origami",
