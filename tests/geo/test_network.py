@@ -432,3 +432,13 @@ def test_cache_file_of_the_wrong_shape_is_a_miss(
     again = network_travel_times(net, *pts, cache_dir=tmp_path)
     assert count_dijkstra[0] == 2
     assert again.tobytes() == first.tobytes()
+
+
+def test_parallel_workers_give_the_same_matrix(net: RoadNetwork) -> None:
+    idx = _sample(net, 40, seed=11)
+    lat, lon = net.lat[idx], net.lon[idx]
+    serial = network_travel_times(net, lat, lon, lat, lon, workers=1)
+    parallel = network_travel_times(net, lat, lon, lat, lon, workers=2)
+    np.testing.assert_array_equal(serial, parallel)
+    with pytest.raises(TravelTimeError, match="`workers`"):
+        network_travel_times(net, lat, lon, lat, lon, workers=0)

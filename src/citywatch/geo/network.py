@@ -545,6 +545,7 @@ def network_travel_times(
     cache_dir: str | os.PathLike[str] | None = None,
     max_snap_m: float = 500.0,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
+    workers: int | None = None,
 ) -> FloatArray:
     r"""Shortest travel times in seconds over the network from every origin to every destination.
 
@@ -575,6 +576,11 @@ def network_travel_times(
         Largest allowed distance from a point to its node, metres.
     access_speed_kmh
         Speed over the snap distances, km/h; defaults to `ACCESS_SPEED_KMH`.
+    workers
+        Processes to split the origins over (SciPy's Dijkstra holds the GIL, so threads
+        would not help). ``None``: one per CPU when there are at least
+        ``_PARALLEL_MIN_SOURCES`` distinct origins, else 1. The result is the same
+        whatever the number.
 
     Returns
     -------
@@ -604,12 +610,23 @@ def network_travel_times(
     o_nodes, o_dist = _snap(network, olat, olon, max_distance_m=max_snap_m, what="origin")
     d_nodes, d_dist = _snap(network, dlat, dlon, max_distance_m=max_snap_m, what="destination")
     sources, o_row = np.unique(o_nodes, return_inverse=True)
-    node_times = np.empty((sources.shape[0], d_nodes.shape[0]), dtype=np.float64)
-    batch = max(1, _MAX_DIJKSTRA_ENTRIES // max(network.n_nodes, 1))
-    for start in range(0, sources.shape[0], batch):
-        chunk = sources[start : start + batch]
-        dist = dijkstra(network.times, directed=True, indices=chunk)
-        node_times[start : start + chunk.shape[0]] = np.asarray(dist)[:, d_nodes]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if sources.shape[0] >= _PARALLEL_MIN_SOURCES else 1
+    if workers < 1:
+        msg = f"`workers` must be >= 1, got {workers}"
+        raise TravelTimeError(msg)
+    if workers == 1:
+        node_times = _node_times(network.times, sources, d_nodes)
+    else:
+        import concurrent.futures
+        import multiprocessing
+
+        parts = np.array_split(sources, workers)
+        ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            results = list(pool.map(_node_times, [network.times] * workers, parts,
+                                    [d_nodes] * workers))
+        node_times = np.concatenate(results, axis=0)
     access = (o_dist[:, None] + d_dist[None, :]) / (access_speed_kmh / 3.6)
     seconds = np.asarray(node_times[o_row.reshape(-1)] + access, dtype=np.float64)
 
@@ -619,6 +636,21 @@ def network_travel_times(
 
 
 # ---------------------------------------------------------------------------- helpers
+
+#: Distinct origins from which `network_travel_times` splits the work over processes.
+_PARALLEL_MIN_SOURCES = 64
+
+
+def _node_times(times: sp.csr_array, sources: IntArray, d_nodes: IntArray) -> FloatArray:
+    """Dijkstra from `sources`, keeping the columns of `d_nodes` (batched for memory)."""
+    out = np.empty((sources.shape[0], d_nodes.shape[0]), dtype=np.float64)
+    batch = max(1, _MAX_DIJKSTRA_ENTRIES // max(times.shape[0], 1))
+    for start in range(0, sources.shape[0], batch):
+        chunk = sources[start : start + batch]
+        dist = dijkstra(times, directed=True, indices=chunk)
+        out[start : start + chunk.shape[0]] = np.asarray(dist)[:, d_nodes]
+    return out
+
 
 
 def _snap(
