@@ -163,3 +163,14 @@ def test_arv_methods(tiny_dir: Path, arv: str) -> None:
         assert plan.arv_plan is None
     with pytest.raises(GameError, match="`arv`"):
         make_plan(sc, arv="teleport")
+
+
+def test_bayesian_plan_under_policy(tiny_dir: Path) -> None:
+    from citywatch.plan import PolicyOptions
+
+    sc = load_scenario(tiny_dir)
+    plan = make_plan(sc, attacker="bayesian", arv="greedy", time_limit=60,
+                     policy=PolicyOptions(max_site_coverage=0.5))
+    assert plan.attacker_model == "bayesian" and plan.equilibrium.optimal
+    assert np.all(plan.coverage <= 0.5 + 1e-7)
+    assert "policy constraints" in " ".join(plan.notes)

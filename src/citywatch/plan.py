@@ -333,12 +333,15 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
                      f"{jp.gain:.3g}.")
     game = built.game
     policy_result = None
+    policy_rows: list[LinearConstraint] = []
     if policy is not None and policy.active:
-        if attacker not in ("auto", "mixture"):
-            msg = (f"policy constraints are solved for the mixture attacker; got `attacker` = "
-                   f"{attacker!r}")
+        if attacker not in ("auto", "mixture", "bayesian"):
+            msg = (f"policy constraints are solved for the mixture or the Bayesian attacker; "
+                   f"got `attacker` = {attacker!r}")
             raise GameError(msg)
-        attacker = "mixture"
+        policy_rows = policy_constraints(scenario, built, policy)
+        if attacker == "auto":
+            attacker = "mixture"
     if attacker == "auto":
         try:
             import citywatch.games.bayesian  # noqa: F401
@@ -348,8 +351,7 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     if attacker == "mixture" and policy is not None and policy.active:
         from citywatch.games.policy import solve_with_policy
 
-        policy_result = solve_with_policy(game.mixture(),
-                                          policy_constraints(scenario, built, policy))
+        policy_result = solve_with_policy(game.mixture(), policy_rows)
         eq = policy_result.equilibrium
         notes.append("Planned against the prior-weighted mixture of the attack types under "
                      "the policy constraints (exact: one LP per attacked target); the policy "
@@ -365,9 +367,13 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     elif attacker == "bayesian":
         from citywatch.games.bayesian import solve_bayesian
 
-        eq = solve_bayesian(game, time_limit=time_limit)
+        eq = solve_bayesian(game, time_limit=time_limit, constraints=policy_rows)
+        if policy_rows:
+            notes.append(f"Solved under {len(policy_rows)} policy constraints. What each "
+                         f"family costs is computed exactly for the mixture attacker: run "
+                         f"with --attacker mixture.")
         unused = float(game.resources.sum() - eq.coverage.sum())
-        if unused > 1e-6:
+        if unused > 1e-6 and not policy_rows:
             from citywatch.games.leftover import spend_leftover
 
             filled = spend_leftover(game, eq.coverage, eq.attacked)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import highspy
@@ -15,6 +16,7 @@ from citywatch.errors import GameError, InfeasibleError, SolverError
 from citywatch.games._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.games.origami import solve_origami
+from citywatch.games.policy import LinearConstraint
 from citywatch.model.game import SecurityGame
 
 __all__ = ["FORMULATIONS", "solve_bayesian"]
@@ -45,6 +47,7 @@ def solve_bayesian(
     formulation: str = "tight",
     time_limit: float | None = None,
     warm_start: bool = True,
+    constraints: Sequence[LinearConstraint] = (),
 ) -> Equilibrium:
     r"""Bayesian Strong Stackelberg equilibrium on the coverage representation.
 
@@ -119,7 +122,13 @@ def solve_bayesian(
         or :math:`\sum_k p_k \mathrm{SSE}_k` (each type's single-type value, which no
         Bayesian strategy beats) if that is lower.
     warm_start
-        Seed HiGHS with the heuristic incumbent.
+        Seed HiGHS with the heuristic incumbent (not used with `constraints`, whose
+        rows the heuristic's coverages need not satisfy).
+    constraints
+        Policy constraints on the coverage (`citywatch.games.policy.LinearConstraint`),
+        added as rows on the coverage columns of every formulation and of the profile
+        LP. The bounds above stay valid under them (constraints can only raise each
+        type's least attacker level), so the MILP stays exact.
 
     Returns
     -------
@@ -132,6 +141,8 @@ def solve_bayesian(
         If `formulation` is unknown or `time_limit` is not positive.
     SolverError
         If HiGHS stops short of proven optimality and no `time_limit` was given.
+    InfeasibleError
+        If no coverage satisfies the constraints and the budgets.
     """
     if formulation not in FORMULATIONS:
         msg = f"`formulation` must be one of {FORMULATIONS}, got {formulation!r}"
@@ -142,16 +153,23 @@ def solve_bayesian(
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
     bounds = _attack_bounds(game)
+    extra = _constraint_rows(game, constraints)
 
     incumbent: _Candidate | None = None
-    if warm_start:
+    if warm_start and extra is None:
         incumbent = _heuristic(game, bounds, deadline)
 
     model = _BUILDERS[formulation](game, bounds)
+    if extra is not None:
+        model = dataclasses.replace(model, model=_append_rows(model.model, extra))
     initial = None if incumbent is None else model.start(incumbent.coverage, incumbent.profile)
     remaining = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
     result = _solve_milp(model, time_limit=remaining, initial=initial)
 
+    if result.status == "infeasible" and extra is not None:
+        msg = "the policy constraints leave no feasible coverage within the budgets; relax " \
+              "a floor or a cap"
+        raise InfeasibleError(msg)
     if result.status != "optimal" and time_limit is None:
         msg = f"HiGHS stopped on the Bayesian MILP ({formulation}) with status {result.status}"
         raise SolverError(msg)
@@ -163,11 +181,15 @@ def solve_bayesian(
     if result.x is not None:
         # The profile LP's coverage has exact ties; the MILP's own coverage is only the
         # fallback, as integrality leakage can leave it a little off.
-        cand = _profile_candidate(game, bounds, model.profile(result.x))
+        cand = _profile_candidate(game, bounds, model.profile(result.x), extra)
         if cand is None:
-            cand = _evaluate(game, model.coverage(result.x))
+            cand = _evaluate(game, np.clip(model.coverage(result.x), 0.0, 1.0))
         if best is None or cand.value > best.value:
             best = cand
+    if best is None and extra is not None:
+        msg = (f"no coverage satisfying the policy constraints was found within "
+               f"`time_limit` = {time_limit} s")
+        raise SolverError(msg)
     if best is None:
         best = _evaluate(game, _minimax_coverage(game, bounds, game.priors))
 
@@ -287,7 +309,8 @@ def _evaluate(game: SecurityGame, coverage: npt.ArrayLike) -> _Candidate:
     return _Candidate(coverage=c, attacked=attacked, value=value)
 
 
-def _profile_lp(game: SecurityGame, bounds: _Bounds, profile: IntArray) -> FloatArray | None:
+def _profile_lp(game: SecurityGame, bounds: _Bounds, profile: IntArray,
+                extra: _Extra | None = None) -> FloatArray | None:
     r"""Defender's best coverage when each type :math:`k` must attack ``profile[k]``.
 
     :math:`\max \sum_k p_k \Delta^d_{k t_k} c_{t_k}` subject to
@@ -334,15 +357,17 @@ def _profile_lp(game: SecurityGame, bounds: _Bounds, profile: IntArray) -> Float
     model = _Model(cost=cost, matrix=matrix, row_lower=np.full(n_rows, -np.inf),
                    row_upper=np.concatenate(rhs), col_lower=np.zeros(n_t), col_upper=col_upper,
                    integer=np.zeros(n_t, dtype=bool))
+    if extra is not None:
+        model = _append_rows(model, extra)
     result = _solve_milp(model, time_limit=None, initial=None, lp=True)
     if result.status != "optimal" or result.x is None:
         return None
     return np.clip(result.x, 0.0, 1.0)
 
 
-def _profile_candidate(game: SecurityGame, bounds: _Bounds,
-                       profile: IntArray) -> _Candidate | None:
-    c = _profile_lp(game, bounds, profile)
+def _profile_candidate(game: SecurityGame, bounds: _Bounds, profile: IntArray,
+                       extra: _Extra | None = None) -> _Candidate | None:
+    c = _profile_lp(game, bounds, profile, extra)
     return None if c is None else _evaluate(game, c)
 
 
@@ -681,6 +706,48 @@ _BUILDERS: dict[str, Callable[[SecurityGame, _Bounds], _Formulation]] = {
     "tight": _build_tight,
     "casorran": _build_casorran,
 }
+
+
+# --- policy constraints -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Extra:
+    """Policy rows on the coverage columns: ``lower <= matrix @ c <= upper``."""
+
+    matrix: sp.csc_matrix
+    lower: FloatArray
+    upper: FloatArray
+
+
+def _constraint_rows(game: SecurityGame,
+                     constraints: Sequence[LinearConstraint]) -> _Extra | None:
+    if not constraints:
+        return None
+    n = game.n_targets
+    rows, cols, vals = [], [], []
+    for j, con in enumerate(constraints):
+        if con.targets.size and (con.targets.min() < 0 or con.targets.max() >= n):
+            msg = f"constraint {con.name!r}: `targets` must lie in 0..{n - 1}"
+            raise GameError(msg)
+        rows.append(np.full(con.targets.size, j))
+        cols.append(con.targets)
+        vals.append(np.asarray(con.weights, dtype=np.float64))
+    matrix = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=(len(constraints), n))
+    return _Extra(matrix, np.array([c.lower for c in constraints], dtype=np.float64),
+                  np.array([c.upper for c in constraints], dtype=np.float64))
+
+
+def _append_rows(model: _Model, extra: _Extra) -> _Model:
+    """`model` with the policy rows added (coverage is always the first columns)."""
+    n_cols = model.matrix.shape[1]
+    block = sp.hstack([extra.matrix, sp.csc_matrix((extra.matrix.shape[0],
+                                                    n_cols - extra.matrix.shape[1]))])
+    return dataclasses.replace(
+        model, matrix=sp.vstack([model.matrix, block]).tocsc(),
+        row_lower=np.concatenate([model.row_lower, extra.lower]),
+        row_upper=np.concatenate([model.row_upper, extra.upper]))
 
 
 # --- HiGHS ------------------------------------------------------------------------------
