@@ -12,6 +12,7 @@ from citywatch.cli import plan as plan_cmd
 from citywatch.cli import respond as respond_cmd
 from citywatch.cli import roster as roster_cmd
 from citywatch.cli import scenario as scenario_cmd
+from citywatch.cli import serve as serve_cmd
 from citywatch.cli import simulate as simulate_cmd
 from citywatch.cli._common import fail
 from citywatch.errors import CityWatchError, ScenarioError
@@ -31,6 +32,8 @@ app.add_typer(scenario_cmd.app, name="scenario")
 for _name in ("simulate", "compare", "whatif", "capacity", "sweep", "report"):
     app.command(_name)(getattr(simulate_cmd, _name))
 app.add_typer(game_cmd.app, name="game")
+app.command("serve")(serve_cmd.serve)
+app.add_typer(serve_cmd.app, name="audit")
 
 
 @app.command()

@@ -6,6 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -509,7 +510,12 @@ def _pasaq_step(game: SecurityGame, alpha: FloatArray, gamma: FloatArray, du: Fl
         integrality=np.concatenate([np.zeros(n_x), np.ones(n_z)]) if n_z else None,
         offset=float(h[:, 0].sum()), mip_rel_gap=1e-6,
         time_limit=None if math.isinf(left) else left)
-    res = run_highs(h_model, what="PASAQ piecewise-linear MILP")
+    try:
+        res = run_highs(h_model, what="PASAQ piecewise-linear MILP")
+    except SolverError:
+        if h_model.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+            return None  # the deadline passed before HiGHS found anything feasible
+        raise
     c = np.clip(res.x[:n_x].reshape(n, n_seg).sum(axis=1), 0.0, 1.0)
     bound = res.bound if math.isfinite(res.bound) else -math.inf
     if not res.optimal and not n_z:

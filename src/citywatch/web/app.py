@@ -1,0 +1,123 @@
+"""`create_app(settings)`: the FastAPI application, its routers, error handlers and dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from citywatch.errors import (
+    CityWatchError,
+    GameError,
+    RosterError,
+    ScenarioError,
+    SolverError,
+    TravelTimeError,
+)
+from citywatch.store.db import connect, session_factory
+from citywatch.web import services
+from citywatch.web.deps import authorize
+from citywatch.web.routers import audit, auth, plans, rosters, scenarios, users
+from citywatch.web.schemas import MARKING
+from citywatch.web.security import PUBLIC, allow
+from citywatch.web.settings import Settings
+
+__all__ = ["create_app"]
+
+DESCRIPTION = f"""**{MARKING}**
+
+CityWatch planning service: scenarios, randomised armed-patrol plans (Stackelberg
+security games), rosters, simulations and what-ifs, with role-based access and a
+hash-chained audit log. Sign in with `POST /api/auth/token` and send the token as
+`Authorization: Bearer <token>`. Every endpoint denies by default; each lists the
+roles it allows.
+"""
+
+
+def _problem_detail(err: CityWatchError) -> list[dict[str, object]] | str:
+    problems = getattr(err, "problems", None)
+    if problems:
+        return [{"loc": [p.file] + ([p.row] if p.row is not None else []) + [p.field],
+                 "msg": str(p), "input": repr(p.value)[:200], "expected": p.expected}
+                for p in problems]
+    return str(err)
+
+
+def create_app(settings: Settings | None = None, *, executor: Executor | None = None
+               ) -> FastAPI:
+    """The CityWatch web application.
+
+    Parameters
+    ----------
+    settings
+        Database, token and worker settings (`Settings` defaults when None).
+    executor
+        Pool running solver work; a thread pool of ``settings.workers`` when None
+        (tests may pass their own).
+    """
+    settings = settings or Settings()
+    engine = connect(settings.db_url)
+    sessions = session_factory(engine)
+    own_pool = executor is None
+    pool = executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="citywatch")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_pool:
+            pool.shutdown(wait=False, cancel_futures=True)
+        engine.dispose()
+
+    app = FastAPI(title="CityWatch", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan, dependencies=[Depends(authorize)])
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.executor = pool
+    app.state.finished_plans = services.EncodedCache()
+    if settings.builtin_london:
+        services.ensure_london(sessions)
+    services.resume_jobs(sessions, pool.submit)
+
+    for router in (auth.router, users.router, scenarios.router, plans.router,
+                   rosters.router, audit.router):
+        app.include_router(router)
+
+    status = {ScenarioError: 422, GameError: 422, TravelTimeError: 422, RosterError: 409,
+              SolverError: 409}
+
+    @app.exception_handler(CityWatchError)
+    async def domain_error(_request: Request, err: CityWatchError) -> JSONResponse:
+        code = next((c for cls, c in status.items() if isinstance(err, cls)), 400)
+        return JSONResponse({"detail": _problem_detail(err)}, status_code=code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, err: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
+                   "type": e.get("type", "")} for e in err.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.get("/api/health", tags=["meta"])
+    @allow(PUBLIC)
+    def health() -> dict[str, str]:
+        """Liveness probe."""
+        return {"status": "ok", "marking": MARKING}
+
+    static = resources.files("citywatch.web") / "static"
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @allow(PUBLIC)
+    def dashboard() -> HTMLResponse:
+        """The dashboard page."""
+        html = (static / "index.html").read_text(encoding="utf-8")
+        return HTMLResponse(html, headers={"X-Protective-Marking": MARKING,
+                                           "Cache-Control": "no-store"})
+
+    app.mount("/static", StaticFiles(packages=[("citywatch.web", "static")]), name="static")
+    return app

@@ -1,0 +1,18 @@
+"""Audit helper shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from citywatch.store.audit import append_audit
+from citywatch.web.deps import client_ip
+
+
+def audit(session: Session, request: Request, actor: str, action: str, target: str = "", *,
+          outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
+    """Append an audit record in the session's transaction (the caller commits)."""
+    append_audit(session, actor=actor, action=action, target=target,
+                 source=client_ip(request), outcome=outcome, detail=detail)
