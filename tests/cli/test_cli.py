@@ -90,3 +90,9 @@ def test_london_plan_json_default_keys() -> None:
     assert list(data["slots"]) == ["00-04", "04-08", "08-12", "12-16", "16-20", "20-24"]
     assert isinstance(data["defender_utility"], float)
     assert {"site", "slot", "coverage"} == set(data["coverage"][0])
+
+
+def test_error_text_with_brackets_is_printed_verbatim() -> None:
+    """Rich markup must not eat `[web]`-like text (e.g. install commands) in errors."""
+    proc = run("plan", "--scenario", "nowhere[web]")
+    assert_clean_error(proc, "nowhere[web]")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 from citywatch.errors import ScenarioError
 from citywatch.model.scenario import Scenario
@@ -18,7 +19,7 @@ err_console = Console(stderr=True, highlight=False, emoji=False)
 
 def fail(message: str) -> NoReturn:
     """Print a one-line error to stderr and exit with status 2."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise SystemExit(2)
 
 
