@@ -35,6 +35,7 @@ __all__ = [
     "solve_quantal",
     "solve_schedules",
     "solve_sse",
+    "solve_with_policy",
     "suqr_response",
     "verify_equilibrium",
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import time
 
+import highspy
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
@@ -13,7 +15,7 @@ from citywatch.games._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.model.game import SecurityGame
 
-__all__ = ["solve_multiple_lps"]
+__all__ = ["aim_at", "attack_lp", "solve_multiple_lps"]
 
 
 def solve_multiple_lps(game: SecurityGame, *, time_limit: float | None = None) -> Equilibrium:
@@ -68,24 +70,10 @@ def solve_multiple_lps(game: SecurityGame, *, time_limit: float | None = None) -
     if time_limit is not None and not time_limit > 0:
         msg = f"`time_limit` must be > 0 seconds, got {time_limit}"
         raise GameError(msg)
-    au = game.attacker_uncovered[0]
-    ac = game.attacker_covered[0]
     dc = game.defender_covered[0]
     du = game.defender_uncovered[0]
-    n, n_groups = game.n_targets, game.n_groups
-
-    # Columns: c_0..c_{n-1}, u. Rows 0..n-1: -Δ_t c_t - u <= -Ua_u,t. Rows n..: budgets.
-    targets = np.arange(n)
-    rows = np.concatenate((targets, targets, n + game.groups))
-    cols = np.concatenate((targets, np.full(n, n), targets))
-    vals = np.concatenate((-(au - ac), -np.ones(n), np.ones(n)))
-    matrix = sp.csc_array((vals, (rows, cols)), shape=(n + n_groups, n + 1))
-    row_lower = np.full(n + n_groups, -math.inf)
-    row_upper = np.concatenate((-au, game.resources.astype(np.float64)))
-    col_lower = np.concatenate((np.zeros(n), [-math.inf]))
-    col_upper = np.concatenate((np.ones(n), [math.inf]))
-    h = build_highs(np.zeros(n + 1), matrix, row_lower, row_upper, col_lower=col_lower,
-                    col_upper=col_upper, maximize=True)
+    n = game.n_targets
+    h = attack_lp(game)
 
     best_value, best_target = -math.inf, -1
     best_coverage = np.zeros(n)
@@ -101,11 +89,7 @@ def solve_multiple_lps(game: SecurityGame, *, time_limit: float | None = None) -
                 bound = float(dc[t])
                 break
             h.setOptionValue("time_limit", left)
-        if previous >= 0:
-            h.changeColCost(previous, 0.0)
-            h.changeRowBounds(previous, -math.inf, float(-au[previous]))
-        h.changeColCost(t, float(dc[t] - du[t]))
-        h.changeRowBounds(t, float(-au[t]), float(-au[t]))
+        aim_at(h, game, t, previous)
         previous = t
         try:
             result = run_highs(h, what=f"multiple-LPs LP for target {t}")
@@ -136,3 +120,48 @@ def solve_multiple_lps(game: SecurityGame, *, time_limit: float | None = None) -
         gap=gap,
         seconds=time.perf_counter() - start,
     )
+
+
+def attack_lp(game: SecurityGame, *, extra: sp.csc_array | None = None,
+              extra_lower: npt.ArrayLike = (), extra_upper: npt.ArrayLike = ()
+              ) -> highspy.Highs:
+    r"""The LP behind multiple LPs, built once for every candidate target (one type).
+
+    Columns :math:`c_0 \dots c_{n-1}` and the attacker level :math:`u`; rows
+    :math:`-\Delta^a_t c_t - u \le -U^a_{u,t}` (no target beats the level), the group
+    budgets, then any `extra` rows on the coverage (``extra_lower <= extra @ c <=
+    extra_upper``, e.g. policy constraints). The objective is zero until `aim_at`
+    points it at a candidate.
+    """
+    au, ac = game.attacker_uncovered[0], game.attacker_covered[0]
+    n, n_groups = game.n_targets, game.n_groups
+    targets = np.arange(n)
+    rows = np.concatenate((targets, targets, n + game.groups))
+    cols = np.concatenate((targets, np.full(n, n), targets))
+    vals = np.concatenate((-(au - ac), -np.ones(n), np.ones(n)))
+    matrix = sp.csc_array((vals, (rows, cols)), shape=(n + n_groups, n + 1))
+    row_lower = np.full(n + n_groups, -math.inf)
+    row_upper = np.concatenate((-au, game.resources.astype(np.float64)))
+    if extra is not None and extra.shape[0]:
+        pad = sp.csc_array((extra.shape[0], 1))
+        matrix = sp.vstack([matrix, sp.hstack([extra, pad])]).tocsc()
+        row_lower = np.concatenate((row_lower, np.asarray(extra_lower, dtype=np.float64)))
+        row_upper = np.concatenate((row_upper, np.asarray(extra_upper, dtype=np.float64)))
+    return build_highs(np.zeros(n + 1), matrix, row_lower, row_upper,
+                       col_lower=np.concatenate((np.zeros(n), [-math.inf])),
+                       col_upper=np.concatenate((np.ones(n), [math.inf])), maximize=True)
+
+
+def aim_at(h: highspy.Highs, game: SecurityGame, target: int, previous: int) -> None:
+    """Point `attack_lp`'s model at candidate `target` (undoing `previous`, if >= 0).
+
+    The objective becomes the defender's gain from covering `target`, and its attacker
+    row an equality: `target` is attacked at exactly the level ``u``.
+    """
+    au = game.attacker_uncovered[0]
+    if previous >= 0:
+        h.changeColCost(previous, 0.0)
+        h.changeRowBounds(previous, -math.inf, float(-au[previous]))
+    h.changeColCost(target, float(game.defender_covered[0, target]
+                                  - game.defender_uncovered[0, target]))
+    h.changeRowBounds(target, float(-au[target]), float(-au[target]))

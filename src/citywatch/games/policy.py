@@ -21,8 +21,9 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch.games._highs import run_highs
 from citywatch.games.equilibrium import Equilibrium
+from citywatch.games.multiple_lp import aim_at, attack_lp
 from citywatch.model.game import SecurityGame
 
 __all__ = [
@@ -148,27 +149,21 @@ def _solve(game: SecurityGame, constraints: Sequence[LinearConstraint],
     au, ac = game.attacker_uncovered[0], game.attacker_covered[0]
     dc, du = game.defender_covered[0], game.defender_uncovered[0]
     n, n_groups = game.n_targets, game.n_groups
-    k = len(constraints)
-    targets = np.arange(n)
-    rows = [targets, targets, n + game.groups]
-    cols = [targets, np.full(n, n), targets]
-    vals = [-(au - ac), -np.ones(n), np.ones(n)]
+    rows, cols, vals = [], [], []
     for j, con in enumerate(constraints):
         if con.targets.size and (con.targets.min() < 0 or con.targets.max() >= n):
             msg = f"constraint {con.name!r}: `targets` must lie in 0..{n - 1}"
             raise GameError(msg)
-        rows.append(np.full(con.targets.size, n + n_groups + j))
+        rows.append(np.full(con.targets.size, j))
         cols.append(con.targets)
         vals.append(np.asarray(con.weights))
-    matrix = sp.csc_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n + n_groups + k, n + 1))
-    row_lower = np.concatenate((np.full(n + n_groups, -math.inf),
-                                [c.lower for c in constraints]))
-    row_upper = np.concatenate((-au, game.resources.astype(np.float64),
-                                [c.upper for c in constraints]))
-    h = build_highs(np.zeros(n + 1), matrix, row_lower, row_upper,
-                    col_lower=np.concatenate((np.zeros(n), [-math.inf])),
-                    col_upper=np.concatenate((np.ones(n), [math.inf])), maximize=True)
+    extra = None
+    if constraints:
+        extra = sp.csc_array((np.concatenate(vals), (np.concatenate(rows),
+                                                     np.concatenate(cols))),
+                             shape=(len(constraints), n))
+    h = attack_lp(game, extra=extra, extra_lower=[c.lower for c in constraints],
+                  extra_upper=[c.upper for c in constraints])
     # The least attacker level the policy allows: every target's attacker utility must
     # stay at or below the attacked one's, so only targets whose uncovered utility
     # reaches this level can be attacked, and each one's coverage (hence the defender's
@@ -193,11 +188,7 @@ def _solve(game: SecurityGame, constraints: Sequence[LinearConstraint],
     for t in candidates[np.argsort(-bound[candidates], kind="stable")].tolist():
         if bound[t] <= best_value + 1e-12:
             break  # no LP for a later target can beat the best
-        if previous >= 0:
-            h.changeColCost(previous, 0.0)
-            h.changeRowBounds(previous, -math.inf, float(-au[previous]))
-        h.changeColCost(t, float(dc[t] - du[t]))
-        h.changeRowBounds(t, float(-au[t]), float(-au[t]))
+        aim_at(h, game, t, previous)
         previous = t
         try:
             res = run_highs(h, what=f"policy LP for target {t}")
