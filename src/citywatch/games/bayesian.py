@@ -16,7 +16,7 @@ from citywatch.errors import GameError, InfeasibleError, SolverError
 from citywatch.games._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.games.origami import solve_origami
-from citywatch.games.policy import LinearConstraint
+from citywatch.games.policy import LinearConstraint, constraint_matrix
 from citywatch.model.game import SecurityGame
 
 __all__ = ["FORMULATIONS", "solve_bayesian"]
@@ -715,7 +715,7 @@ _BUILDERS: dict[str, Callable[[SecurityGame, _Bounds], _Formulation]] = {
 class _Extra:
     """Policy rows on the coverage columns: ``lower <= matrix @ c <= upper``."""
 
-    matrix: sp.csc_matrix
+    matrix: sp.csc_array
     lower: FloatArray
     upper: FloatArray
 
@@ -724,19 +724,7 @@ def _constraint_rows(game: SecurityGame,
                      constraints: Sequence[LinearConstraint]) -> _Extra | None:
     if not constraints:
         return None
-    n = game.n_targets
-    rows, cols, vals = [], [], []
-    for j, con in enumerate(constraints):
-        if con.targets.size and (con.targets.min() < 0 or con.targets.max() >= n):
-            msg = f"constraint {con.name!r}: `targets` must lie in 0..{n - 1}"
-            raise GameError(msg)
-        rows.append(np.full(con.targets.size, j))
-        cols.append(con.targets)
-        vals.append(np.asarray(con.weights, dtype=np.float64))
-    matrix = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                           shape=(len(constraints), n))
-    return _Extra(matrix, np.array([c.lower for c in constraints], dtype=np.float64),
-                  np.array([c.upper for c in constraints], dtype=np.float64))
+    return _Extra(*constraint_matrix(constraints, game.n_targets))
 
 
 def _append_rows(model: _Model, extra: _Extra) -> _Model:

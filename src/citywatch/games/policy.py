@@ -30,6 +30,7 @@ __all__ = [
     "BindingConstraint",
     "LinearConstraint",
     "PolicyEquilibrium",
+    "constraint_matrix",
     "coverage_cap",
     "coverage_floor",
     "group_bounds",
@@ -142,6 +143,23 @@ class PolicyEquilibrium:
         return self.unconstrained_utility - self.equilibrium.defender_utility
 
 
+def constraint_matrix(constraints: Sequence[LinearConstraint], n_targets: int
+                      ) -> tuple[sp.csc_array, FloatArray, FloatArray]:
+    """Rows ``lower <= A @ c <= upper`` of `constraints` over `n_targets` coverage columns."""
+    rows, cols, vals = [], [], []
+    for j, con in enumerate(constraints):
+        if con.targets.size and (con.targets.min() < 0 or con.targets.max() >= n_targets):
+            msg = f"constraint {con.name!r}: `targets` must lie in 0..{n_targets - 1}"
+            raise GameError(msg)
+        rows.append(np.full(con.targets.size, j))
+        cols.append(con.targets)
+        vals.append(np.asarray(con.weights, dtype=np.float64))
+    matrix = sp.csc_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(len(constraints), n_targets))
+    return (matrix, np.array([c.lower for c in constraints], dtype=np.float64),
+            np.array([c.upper for c in constraints], dtype=np.float64))
+
+
 def _solve(game: SecurityGame, constraints: Sequence[LinearConstraint],
            ) -> tuple[Equilibrium, FloatArray | None, FloatArray | None]:
     """Multiple LPs with side constraints; returns the equilibrium, row activities, duals."""
@@ -149,21 +167,10 @@ def _solve(game: SecurityGame, constraints: Sequence[LinearConstraint],
     au, ac = game.attacker_uncovered[0], game.attacker_covered[0]
     dc, du = game.defender_covered[0], game.defender_uncovered[0]
     n, n_groups = game.n_targets, game.n_groups
-    rows, cols, vals = [], [], []
-    for j, con in enumerate(constraints):
-        if con.targets.size and (con.targets.min() < 0 or con.targets.max() >= n):
-            msg = f"constraint {con.name!r}: `targets` must lie in 0..{n - 1}"
-            raise GameError(msg)
-        rows.append(np.full(con.targets.size, j))
-        cols.append(con.targets)
-        vals.append(np.asarray(con.weights))
-    extra = None
-    if constraints:
-        extra = sp.csc_array((np.concatenate(vals), (np.concatenate(rows),
-                                                     np.concatenate(cols))),
-                             shape=(len(constraints), n))
-    h = attack_lp(game, extra=extra, extra_lower=[c.lower for c in constraints],
-                  extra_upper=[c.upper for c in constraints])
+    extra = constraint_matrix(constraints, n) if constraints else None
+    h = attack_lp(game, extra=None if extra is None else extra[0],
+                  extra_lower=[] if extra is None else extra[1],
+                  extra_upper=[] if extra is None else extra[2])
     # The least attacker level the policy allows: every target's attacker utility must
     # stay at or below the attacked one's, so only targets whose uncovered utility
     # reaches this level can be attacked, and each one's coverage (hence the defender's
