@@ -3,7 +3,7 @@
 ::
 
     CityWatchError (Exception)
-     ├── ScenarioError (ValueError)      a scenario folder or object is invalid; ``.problems`` lists each
+     ├── ScenarioError (ValueError)      a scenario is invalid; ``.problems`` lists each problem
      ├── GameError (ValueError)          a security game is malformed
      ├── TravelTimeError (ValueError)    travel-time inputs are invalid or points cannot be snapped
      ├── RosterError (ValueError)        a roster breaks a working-time rule or cannot be staffed;

@@ -16,9 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from citywatch.errors import GameError, ScenarioError
-from citywatch.games.equilibrium import Equilibrium
+from citywatch.games.equilibrium import Equilibrium, best_responses
 from citywatch.games.policy import LinearConstraint, PolicyEquilibrium
-from citywatch.model.game import SecurityGame
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
 
@@ -35,23 +34,6 @@ __all__ = [
 ATTACKER_MODELS = ("auto", "bayesian", "mixture", "qr")
 ARV_METHODS = ("joint", "sequential", "greedy")
 FloatArray = npt.NDArray[np.float64]
-
-
-def best_responses(game: SecurityGame, coverage: FloatArray, *,
-                   tol: float = 1e-9) -> tuple[npt.NDArray[np.int64], float]:
-    """Each type's best target against `coverage` and the prior-weighted defender utility.
-
-    Ties between a type's best targets are broken in the defender's favour (as in a
-    Strong Stackelberg Equilibrium).
-    """
-    ua = game.attacker_payoffs(coverage)
-    ud = game.defender_payoffs(coverage)
-    attacked = np.empty(game.n_types, dtype=np.int64)
-    for k in range(game.n_types):
-        best = np.flatnonzero(ua[k] >= ua[k].max() - tol)
-        attacked[k] = best[np.argmax(ud[k, best])]
-    value = float(game.priors @ ud[np.arange(game.n_types), attacked])
-    return attacked, value
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from citywatch.model.game import SecurityGame
 
-__all__ = ["Equilibrium", "verify_equilibrium"]
+__all__ = ["Equilibrium", "best_responses", "verify_equilibrium"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -91,3 +91,20 @@ def verify_equilibrium(game: SecurityGame, eq: Equilibrium, *, tol: float = 1e-6
     if abs(total - eq.defender_utility) > tol * max(1.0, abs(total)):
         problems.append(f"defender utility {eq.defender_utility} recomputes to {total}")
     return problems
+
+
+def best_responses(game: SecurityGame, coverage: FloatArray, *,
+                   tol: float = 1e-9) -> tuple[npt.NDArray[np.int64], float]:
+    """Each type's best target against `coverage` and the prior-weighted defender utility.
+
+    Ties between a type's best targets are broken in the defender's favour (as in a
+    Strong Stackelberg Equilibrium).
+    """
+    ua = game.attacker_payoffs(coverage)
+    ud = game.defender_payoffs(coverage)
+    attacked = np.empty(game.n_types, dtype=np.int64)
+    for k in range(game.n_types):
+        best = np.flatnonzero(ua[k] >= ua[k].max() - tol)
+        attacked[k] = best[np.argmax(ud[k, best])]
+    value = float(game.priors @ ud[np.arange(game.n_types), attacked])
+    return attacked, value

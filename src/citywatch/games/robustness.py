@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from citywatch.errors import GameError
+from citywatch.games.equilibrium import best_responses
 from citywatch.model.game import SecurityGame
 
 __all__ = ["RobustnessReport", "robustness_report"]
@@ -85,16 +86,15 @@ def robustness_report(game: SecurityGame, coverage: npt.ArrayLike, *, epsilon: f
             raise GameError(msg)
     ua = game.attacker_payoffs(c)
     ud = game.defender_payoffs(c)
-    nominal, eps_worst, int_worst = [], [], []
+    _, nominal = best_responses(game, c, tol=tol)
+    eps_worst, int_worst = [], []
     for k in range(game.n_types):
         best = ua[k].max()
-        ties = ua[k] >= best - tol
-        nominal.append(float(ud[k][ties].max()))
         eps_worst.append(float(ud[k][ua[k] >= best - epsilon - tol].min()))
         choice = ua[k] + interval >= best - interval - tol
         int_worst.append(float((ud[k][choice] - interval).min()))
     p = game.priors
     return RobustnessReport(
-        nominal=float(p @ nominal), epsilon=epsilon, epsilon_worst=float(p @ eps_worst),
+        nominal=nominal, epsilon=epsilon, epsilon_worst=float(p @ eps_worst),
         interval=interval, interval_worst=float(p @ int_worst),
         per_type_epsilon_worst=tuple(eps_worst), per_type_interval_worst=tuple(int_worst))

@@ -755,7 +755,7 @@ def _override_coverage(base: FloatArray, budgets: IntArray, pinned: dict[int, se
 
 
 def _loss(game: SecurityGame, coverage: FloatArray) -> float:
-    from citywatch.plan import best_responses
+    from citywatch.games.equilibrium import best_responses
 
     _, value = best_responses(game, coverage.reshape(-1))
     return -value

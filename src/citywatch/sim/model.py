@@ -459,7 +459,7 @@ def attack_distribution(plan: Plan, *, attacker: str = "best", lam: float | None
     Types follow the scenario's priors. Given the type ``k``:
 
     * ``"best"``: the type's best response to the plan's coverage, ties broken in the
-      defender's favour (the Stackelberg assumption; `citywatch.plan.best_responses`);
+      defender's favour (the Stackelberg assumption; `citywatch.games.equilibrium.best_responses`);
     * ``"qr"``: quantal response ``P(t) ∝ exp(λ·U_k(t))`` over targets (rationality
       `lam`, default `DEFAULT_LAMBDA`);
     * ``"people"``: a target in proportion to the people present (an opportunistic
@@ -467,7 +467,7 @@ def attack_distribution(plan: Plan, *, attacker: str = "best", lam: float | None
     * ``"fixed"``: site `site` in slot `slot` (with no slot, the time of day is uniform:
       slots in proportion to their hours).
     """
-    from citywatch.plan import best_responses
+    from citywatch.games.equilibrium import best_responses
 
     sc = plan.scenario
     game = plan.built.game

@@ -281,7 +281,8 @@ class CapacityCurve:
 
 
 def capacity(scenario: Scenario, *, added: Sequence[int], attacker: str = "mixture",
-             arv: str = "greedy", n: int = 500_000, seed: Seed = None, spread: Spread = DEFAULT_SPREAD,
+             arv: str = "greedy", n: int = 500_000, seed: Seed = None,
+             spread: Spread = DEFAULT_SPREAD,
              progress: Callable[[int, int], None] | None = None,
              interruptible: bool = False) -> CapacityCurve:
     """Re-plan and simulate with each number of officers added (common random numbers).
