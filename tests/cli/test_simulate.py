@@ -53,7 +53,7 @@ def test_simulate_json(app: typer.Typer, tiny_dir: Path) -> None:
 
 def test_simulate_text_with_rosters_and_fixed_target(app: typer.Typer, tiny_dir: Path) -> None:
     code, out = invoke(app, "simulate", "--scenario", str(tiny_dir), "-n", "50000",
-                       "--seed", "2", "--attack", "fixed", "--site", "alpha", "--slot",
+                       "--seed", "2", "--targeting", "fixed", "--site", "alpha", "--slot",
                        "day", "--rosters", "200", "--by", "slot")
     assert code == 0
     assert "Expected casualties per attack" in out and "By slot" in out

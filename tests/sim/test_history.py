@@ -45,7 +45,7 @@ def plan_2017() -> Plan:
 
 @pytest.mark.parametrize("site", SITES)
 def test_london_bridge_arv_response(plan_2017: Plan, site: str) -> None:
-    model = SimulationModel.from_plan(plan_2017, attacker="fixed", site=site, slot=SLOT)
+    model = SimulationModel.from_plan(plan_2017, targeting="fixed", site=site, slot=SLOT)
     model = dataclasses.replace(model, coverage=np.zeros_like(model.coverage))
     r = simulate(model, n=400_000, seed=2017, people_share=False).overall
     assert r.on_site.value == 0.0

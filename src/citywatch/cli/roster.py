@@ -55,8 +55,8 @@ def roster(
     threat: Annotated[str | None, typer.Option(help="Threat level override.")] = None,
     officers: Annotated[int | None, typer.Option(help="Armed officers in the force.")] = None,
     plan_json: Annotated[Path | None, typer.Option(
-        "--plan", help="Sample from this plan.json (from `citywatch plan --out`) instead of "
-                       "solving again.")] = None,
+        "--plan", help="Sample from this plan (folder or plan.json from `citywatch plan "
+                       "--out`) instead of solving again.")] = None,
     attacker: Annotated[str, typer.Option(
         help="Attacker model when solving: auto, bayesian, mixture or qr.")] = "auto",
     time_limit: Annotated[float, typer.Option(help="Seconds allowed for each solver.")] = 30.0,
@@ -69,9 +69,10 @@ def roster(
         help="Keep teams away from a site: SITE:DAY[:SLOT] (repeatable).")] = None,
 ) -> None:
     """Sample a roster from the plan and write roster.csv, coverage.csv and the exports."""
-    from citywatch.plan import make_plan
-    from citywatch.schedule.export import FORMATS, export_roster, read_plan_coverage
-    from citywatch.schedule.roster import make_roster, predictability, roster_from_plan
+    from citywatch.options import PlanOptions
+    from citywatch.plan import load_plan, make_plan
+    from citywatch.schedule.export import FORMATS, export_roster
+    from citywatch.schedule.roster import predictability, roster_from_plan
 
     formats = [f.strip().lower() for f in format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -85,12 +86,11 @@ def roster(
         if beats:
             msg = "`--beats` solves its own game; drop `--plan` or `--beats`"
             raise GameError(msg)
-        r = make_roster(sc, read_plan_coverage(sc, plan_json), days=days, start=first,
-                        seed=seed, overrides=overrides)
+        plan = load_plan(plan_json, sc)
     else:
-        plan = make_plan(sc, attacker=attacker, time_limit=time_limit)
-        r = roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
-                             overrides=overrides, time_limit=time_limit)
+        plan = make_plan(sc, PlanOptions(attacker=attacker))
+    r = roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
+                         overrides=overrides, time_limit=time_limit)
     written = export_roster(r, out, formats=formats)
     visits = r.mission_visits()
     target = r.target_coverage

@@ -81,9 +81,10 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     app.state.sessions = sessions
     app.state.executor = pool
     app.state.finished_plans = services.EncodedCache()
+    app.state.plans = services.PlanCache()
     if settings.builtin_london:
         services.ensure_london(sessions)
-    services.resume_jobs(sessions, pool.submit)
+    services.resume_jobs(sessions, pool.submit, app.state.plans)
 
     for router in (auth.router, users.router, scenarios.router, plans.router,
                    rosters.router, audit.router):
