@@ -118,7 +118,7 @@ def test_bad_input_is_one_line_exit_2(args: list[str], needle: str) -> None:
 def test_whatif_london_default_runs() -> None:
     proc = subprocess.run([sys.executable, "-m", "citywatch", "whatif", "--add-officers", "600",
                            "-n", "200000", "--seed", "1", "--json"],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["after"]["officers"] == data["before"]["officers"] + 600
