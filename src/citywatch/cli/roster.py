@@ -11,7 +11,7 @@ import typer
 
 from citywatch.cli._common import console, load
 from citywatch.errors import GameError
-from citywatch.schedule.roster import Forbid, Pin
+from citywatch.schedule.overrides import Forbid, Pin
 
 #: Days of roster needed before the CLI warns about routine-looking sites.
 ROUTINE_MIN_DAYS = 28
@@ -72,7 +72,8 @@ def roster(
     from citywatch.options import PlanOptions
     from citywatch.plan import load_plan, make_plan
     from citywatch.schedule.export import FORMATS, export_roster
-    from citywatch.schedule.roster import predictability, roster_from_plan
+    from citywatch.schedule.predictability import predictability
+    from citywatch.schedule.roster import roster_from_plan
 
     formats = [f.strip().lower() for f in format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
