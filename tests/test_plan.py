@@ -92,9 +92,15 @@ def test_export_round_trip(tmp_path: Path) -> None:
 
 def test_bayesian_plan_on_tiny(tiny_dir: Path) -> None:
     sc = load_scenario(tiny_dir)
-    bay = make_plan(sc, attacker="bayesian")
+    from citywatch.options import SolveLimits
+
+    bay = make_plan(sc, attacker="bayesian", limits=SolveLimits(mip_nodes=None))
     mix = make_plan(sc, attacker="mixture")
     assert bay.equilibrium.optimal
+    # the default work limit (no branch and bound) is deterministic and says so
+    quick = make_plan(sc, attacker="bayesian")
+    assert quick.defender_utility <= bay.defender_utility + 1e-9 and not quick.clock_limited
+    assert "deterministic limit" in " ".join(quick.notes)
     # the exact Bayesian plan is at least as good against the real types
     assert bay.defender_utility >= mix.defender_utility - 1e-6
 
@@ -170,7 +176,9 @@ def test_bayesian_plan_under_policy(tiny_dir: Path) -> None:
     from citywatch.plan import PolicyOptions
 
     sc = load_scenario(tiny_dir)
-    plan = make_plan(sc, attacker="bayesian", arv="greedy",
+    from citywatch.options import SolveLimits
+
+    plan = make_plan(sc, attacker="bayesian", arv="greedy", limits=SolveLimits(mip_nodes=None),
                      policy=PolicyOptions(max_site_coverage=0.5))
     assert plan.attacker_model == "bayesian" and plan.equilibrium.optimal
     assert np.all(plan.coverage <= 0.5 + 1e-7)

@@ -612,10 +612,11 @@ def _entropy(seed: int | np.random.SeedSequence | None) -> int:
     """The entropy a plan records (fresh OS entropy for ``None``)."""
     if isinstance(seed, np.random.SeedSequence):
         ent = seed.entropy
-        return int(ent) if isinstance(ent, int | np.integer) else int(
-            np.random.SeedSequence(ent).generate_state(2, np.uint64)[0])
-    if seed is None:
-        return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        if isinstance(ent, int | np.integer) and 0 <= ent < 2**63 and not seed.spawn_key:
+            return int(ent)
+        return int(seed.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if seed is None:  # 63 bits of OS entropy: exact in every JSON reader that has int64
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
     if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:
         return int(seed)
     msg = f"`seed` must be a non-negative int, a SeedSequence or None, got {seed!r}"
