@@ -55,7 +55,7 @@ def test_london_bridge_arv_response(plan_2017: Plan, site: str) -> None:
 
 def test_patrols_only_shorten_the_response(plan_2017: Plan) -> None:
     """With the plan's patrols some attacks there meet armed officers on site at once."""
-    kw = {"attacker": "fixed", "site": "borough_market", "slot": SLOT}
+    kw = {"targeting": "fixed", "site": "borough_market", "slot": SLOT}
     model = SimulationModel.from_plan(plan_2017, **kw)
     bare = dataclasses.replace(model, coverage=np.zeros_like(model.coverage))
     with_plan = simulate(model, n=400_000, seed=1, people_share=False).overall
