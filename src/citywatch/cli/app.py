@@ -7,6 +7,7 @@ import sys
 import typer
 
 from citywatch import __version__
+from citywatch.cli import backtest as backtest_cmd
 from citywatch.cli import game as game_cmd
 from citywatch.cli import plan as plan_cmd
 from citywatch.cli import respond as respond_cmd
@@ -33,6 +34,7 @@ for _name in ("simulate", "compare", "whatif", "capacity", "sweep", "report"):
     app.command(_name)(getattr(simulate_cmd, _name))
 app.add_typer(game_cmd.app, name="game")
 app.command("serve")(serve_cmd.serve)
+app.command("backtest")(backtest_cmd.backtest)
 app.add_typer(serve_cmd.app, name="audit")
 
 
