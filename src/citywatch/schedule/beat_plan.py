@@ -45,6 +45,7 @@ __all__ = [
     "price_of_beats",
     "sample_beats",
     "solve_beats",
+    "write_beat_plan",
     "write_beats_geojson",
 ]
 
@@ -395,3 +396,16 @@ def write_beats_geojson(beat_plan: BeatPlan, scenario: Scenario, path: str | Pat
            "features": beat_features(beat_plan, scenario)}
     _atomic_write(p, json.dumps(doc))
     return p
+
+
+def write_beat_plan(beat_plan: BeatPlan, plan: Plan, price: dict[str, Any],
+                    folder: str | Path) -> list[Path]:
+    """Write ``beats.geojson`` and ``beats.json`` (the strategy, the solve and its price)."""
+    from citywatch.schedule.export import _atomic_write
+
+    out = Path(folder)
+    written = [write_beats_geojson(beat_plan, plan.scenario, out / "beats.geojson")]
+    data = {**beat_plan.to_dict(), "scenario": plan.scenario.name,
+            "threat_level": plan.scenario.threat_level.name, "price": price}
+    written.append(_atomic_write(out / "beats.json", json.dumps(data, indent=1)))
+    return written

@@ -101,27 +101,43 @@ class Beat:
     def timetable(self, start: float, end: float) -> list[Stop]:
         """The stops made in the window [start, end) minutes, looping while time allows.
 
-        A static beat stays at its site for the whole window. A tour walks to its first
-        stop, makes a stop only when the dwell and the walk back to the hub still fit,
-        and walks on to the next stop only when that stop (and the walk back) fits too.
+        A static beat stays at its site for the whole window. A tour walks from the hub
+        to its first stop and makes one full pass of its stops (when the window holds
+        one: `fits`), then loops on to the next stop only while that stop and the walk
+        back to the hub from it still fit. In a window too short for one pass (a team's
+        shift ends mid-slot) it makes the stops it can in order and walks back.
         """
         if self.tactic == STATIC:
             return [Stop(self.sites[0], start, end)] if end > start + _EPS else []
         out: list[Stop] = []
         n = len(self.sites)
         t = start + self.legs_minutes[0]
-        i = 0
-        while True:
+        if not self.fits(end - start):  # not even one pass: the stops that fit in order
+            for i in range(n):
+                dwell = self.dwell_minutes[i]
+                if t + dwell + self.back(i) > end + _EPS:
+                    break
+                out.append(Stop(self.sites[i], t, t + dwell))
+                t += dwell + (self.legs_minutes[i + 1] if i < n - 1 else 0.0)
+            return out
+        # one full pass first (it fits), then loop on while the next stop and the walk
+        # back to the hub from it still fit
+        for i in range(n):
             dwell = self.dwell_minutes[i]
-            if t + dwell + self.back(i) > end + _EPS:
-                break
             out.append(Stop(self.sites[i], t, t + dwell))
             t += dwell
+            if i < n - 1:
+                t += self.legs_minutes[i + 1]
+        i = n - 1
+        while True:
             nxt = (i + 1) % n
             leg = self.legs_minutes[i + 1] if i < n - 1 else self.closing_leg_minutes
-            if t + leg + self.dwell_minutes[nxt] + self.back(nxt) > end + _EPS:
+            dwell = self.dwell_minutes[nxt]
+            if t + leg + dwell + self.back(nxt) > end + _EPS:
                 break
             t += leg
+            out.append(Stop(self.sites[nxt], t, t + dwell))
+            t += dwell
             i = nxt
         return out
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from citywatch.errors import GameError, ScenarioError, require
 from citywatch.model.scenario import Scenario
+from citywatch.schedule.beats import STATIC
 from citywatch.schedule.missions import Mission, Roster
 from citywatch.schedule.predictability import predictability
 from citywatch.schedule.working_time import check_working_time
@@ -155,7 +156,9 @@ def write_beats_geojson(roster: Roster, path: str | Path, *,
     for (team, day, slot), ms in groups.items():
         beat = beat_by_id[ms[0].beat_id]
         coords = [[m.lon, m.lat] for m in ms]  # the walk: every stop in the order made
-        if beat.hub is not None:
+        if beat.tactic == STATIC:
+            coords = coords[:1]
+        elif beat.hub is not None:
             coords = [[beat.hub[3], beat.hub[2]], *coords, [beat.hub[3], beat.hub[2]]]
         geometry: dict[str, Any] = ({"type": "Point", "coordinates": coords[0]}
                                     if len(coords) == 1 else

@@ -197,7 +197,7 @@ class Roster:
                     n = 0
                     hub = "" if beat.hub is None else beat.hub[0]
                     for lo, hi in self.windows(d, s, int(k)):
-                        for number, stop in enumerate(beat.timetable(lo, hi), start=1):
+                        for stop in beat.timetable(lo, hi):
                             start, end = self.at(stop.arrive), self.at(stop.depart)
                             if end <= start:
                                 continue
@@ -207,7 +207,7 @@ class Roster:
                             yield d, s, stop.site, Mission(
                                 f"{day_tag}-{slot.name}-{team.name}-{n:02d}", team.name,
                                 start, end, slot.name, st.id, st.name, st.lat, st.lon,
-                                minutes, beat.tactic, beat.id, number, hub)
+                                minutes, beat.tactic, beat.id, n, hub)
 
     def planned_presence(self) -> FloatArray:
         """Mean presence share the drawn beats give each site per slot, shape (slots, sites).

@@ -212,14 +212,15 @@ def roster_from_plan(plan: Plan, *, days: int = 7, start: date | None = None,
                      overrides: Sequence[Pin | Forbid] = (),
                      rules: WorkingTimeRules | None = None,
                      time_limit: float | None = 240.0,
-                     beat_plan: BeatPlan | None = None) -> Roster:
+                     beat_plan: BeatPlan | None = None,
+                     beats_attacker: str = "mixture") -> Roster:
     """The roster for a solved plan: what ``citywatch roster`` and ``plan --roster-days`` run.
 
     With ``beats=False`` the plan's coverage is sampled site by site (`make_roster`).
     With ``beats=True`` beats are sampled from `beat_plan` (`make_beat_roster`); when
     it is not given, candidate beats are built from the geography and the game over
-    them is solved (`solve_beats`, for the mixture attacker, or the Bayesian model
-    when the plan used it). Overrides are supported for site rosters only.
+    them is solved (`solve_beats`, for `beats_attacker`: ``"mixture"`` or
+    ``"bayesian"``). Overrides are supported for site rosters only.
     """
     from citywatch.schedule.beat_plan import solve_beats
     from citywatch.schedule.walking import candidate_beats
@@ -235,8 +236,7 @@ def roster_from_plan(plan: Plan, *, days: int = 7, start: date | None = None,
         msg = "overrides are supported for site rosters only, not with `beats=True` yet"
         raise GameError(msg)
     if beat_plan is None:
-        attacker = "bayesian" if plan.attacker_model == "bayesian" else "mixture"
         beat_plan = solve_beats(game, candidate_beats(sc), n_sites=len(sc.sites),
                                 slot_minutes=[s.hours * 60.0 for s in sc.slots],
-                                attacker=attacker, time_limit=time_limit)
+                                attacker=beats_attacker, time_limit=time_limit)
     return make_beat_roster(sc, beat_plan, days=days, start=start, seed=rng, rules=rules)

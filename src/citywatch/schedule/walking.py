@@ -261,6 +261,12 @@ def candidate_beats(scenario: Scenario, *, dwell_minutes: float = 15.0, max_stop
     return tuple(beats)
 
 
+def _summary(path: Path, problems: Sequence[Problem]) -> str:
+    shown = "; ".join(str(p) for p in problems[:3])
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return f"{len(problems)} problem(s) in {path}: {shown}{more}"
+
+
 def read_beats_csv(path: str | Path, scenario: Scenario, *,
                    walking: WalkingModel | None = None, default_dwell: float = 15.0,
                    local_loop_minutes: float = LOCAL_LOOP_MINUTES
@@ -303,7 +309,7 @@ def read_beats_csv(path: str | Path, scenario: Scenario, *,
     for c in unknown:
         problems.append(Problem(name, c, c, f"one of the columns {', '.join(BEATS_COLUMNS)}"))
     if problems:
-        raise ScenarioError(f"{len(problems)} problem(s) in {path}", problems)
+        raise ScenarioError(_summary(path, problems), problems)
     site_index = {sid: i for i, sid in enumerate(scenario.site_ids)}
     hubs = _hubs(scenario)
     hub_index = {hid: j for j, hid in enumerate(hubs.ids)}
@@ -368,7 +374,7 @@ def read_beats_csv(path: str | Path, scenario: Scenario, *,
         added.append(_make_beat(beat_id, order, dwell, walk, to_hub, hub, hubs,
                                 local_loop_minutes))
     if problems:
-        raise ScenarioError(f"{len(problems)} problem(s) in {path}", problems)
+        raise ScenarioError(_summary(path, problems), problems)
     return added, forbidden
 
 
@@ -390,7 +396,7 @@ def apply_beat_edits(beats: Sequence[Beat], added: Sequence[Beat], forbidden: Se
                                     f"a beat that fits the {slot_minutes:g}-minute slot (one "
                                     f"pass takes {b.minutes:.0f} min)"))
     if problems:
-        raise ScenarioError(f"{len(problems)} problem(s) in {file}", problems)
+        raise ScenarioError(_summary(Path(file), problems), problems)
     for b in added:
         by_id[b.id] = b
     ban = set(forbidden)

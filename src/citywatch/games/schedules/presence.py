@@ -424,7 +424,7 @@ class _Pool:
         upper = np.concatenate([[float(d.teams)], np.ones(d.targets.size)])
         h = build_highs(values, matrix, lower, upper, col_lower=0.0, col_upper=1.0,
                         integrality=np.ones(n_s), maximize=True, mip_rel_gap=0.0,
-                        time_limit=None if math.isinf(left) else left, threads=1)
+                        time_limit=None if math.isinf(left) else left)
         scale = max(1.0, float(np.abs(values).max()))
         h.setOptionValue("mip_abs_gap", 1e-9 * scale)
         h.setOptionValue("random_seed", 0)
@@ -523,7 +523,7 @@ class _Master:
         col_hi = np.concatenate([np.ones(n), np.full(n_u, np.inf), np.full(n_s, np.inf),
                                  np.full(pool_m.shape[1], np.inf)])
         self.h = build_highs(cost, matrix, row_lo, row_hi, col_lower=col_lo, col_upper=col_hi,
-                             offset=offset, threads=1)
+                             offset=offset)
         self.h.setOptionValue("random_seed", 0)
         self.first_pool = n + n_u + n_s
         self.last_slack = 0.0
@@ -680,7 +680,7 @@ def solve_presence(pgame: PresenceGame, *, time_limit: float | None = None,
     """Strong Stackelberg equilibrium of a one-type presence game with a proven gap.
 
     See the module docstring for the method. Deterministic: no random columns, HiGHS
-    single-threaded with a fixed seed.
+    with a fixed random seed.
 
     Parameters
     ----------
