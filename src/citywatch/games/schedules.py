@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from citywatch._random import Seed, as_generator
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium, verify_equilibrium
 from citywatch.model.game import SecurityGame
 
