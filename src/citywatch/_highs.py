@@ -167,7 +167,8 @@ def set_limits(h: highspy.Highs, *, time_limit: float | None = None,
     Parameters
     ----------
     time_limit
-        Wall-clock seconds, a safety net honoured to within HiGHS's polling interval.
+        Wall-clock seconds for each run, a safety net honoured to within HiGHS's polling
+        interval (also for warm re-runs of the same model).
     node_limit
         Branch-and-bound nodes (HiGHS ``mip_max_nodes``): a deterministic work limit.
     iteration_limit
@@ -218,6 +219,9 @@ def run_highs(h: highspy.Highs, *, what: str = "model") -> HighsResult:
     time_limit = float(h.getOptionValue("time_limit")[1])
     watch = None
     if math.isfinite(time_limit):
+        # HiGHS compares its option with the object's run time summed over every run, so
+        # a warm re-run of a model would start out of time: shift it by the time spent.
+        h.setOptionValue("time_limit", float(h.getRunTime()) + time_limit)
         watch = _Watch(start + time_limit)
         for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
             hook.subscribe(watch)
@@ -225,6 +229,7 @@ def run_highs(h: highspy.Highs, *, what: str = "model") -> HighsResult:
         h.run()
     finally:
         if watch is not None:
+            h.setOptionValue("time_limit", time_limit)
             for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
                 hook.unsubscribe(watch)
     seconds = time.perf_counter() - start
