@@ -68,7 +68,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import InfeasibleError, ScenarioError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.model.payoffs import ALL_BUSY_EXTRA_MIN, expected_response_minutes
 from citywatch.model.standards import (
     DEFAULT_STANDARDS,
