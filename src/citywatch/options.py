@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from citywatch.errors import GameError
+from citywatch.errors import GameError, ScenarioError
+from citywatch.model.standards import ResponseStandard, parse_standard
 
 __all__ = ["ARV_METHODS", "ATTACKER_MODELS", "QUICK", "PlanOptions", "PolicyOptions",
            "SolveLimits"]
@@ -174,6 +175,9 @@ class PlanOptions:
         Planners' constraints on the coverage.
     limits
         Work limits and wall-clock safety nets.
+    response_standards
+        ARV response standards every slot must meet (a hard constraint); ``None``: the
+        scenario's own, ``()``: none.
     """
 
     attacker: str = "auto"
@@ -181,6 +185,7 @@ class PlanOptions:
     lam: float | None = None
     policy: PolicyOptions = field(default_factory=PolicyOptions)
     limits: SolveLimits = field(default_factory=SolveLimits)
+    response_standards: tuple[ResponseStandard, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.attacker not in ATTACKER_MODELS:
@@ -207,7 +212,10 @@ class PlanOptions:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; `from_dict` inverts it exactly."""
         return {"attacker": self.attacker, "arv": self.arv, "lam": self.lam,
-                "policy": self.policy.to_dict(), "limits": self.limits.to_dict()}
+                "policy": self.policy.to_dict(), "limits": self.limits.to_dict(),
+                "response_standards": None if self.response_standards is None
+                else [{"minutes": s.minutes, "share": s.share}
+                      for s in self.response_standards]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> PlanOptions:
@@ -220,10 +228,21 @@ class PlanOptions:
         """
         if data is None:
             return cls()
-        _known("options", data, ("attacker", "arv", "lam", "policy", "limits"))
+        _known("options", data, ("attacker", "arv", "lam", "policy", "limits",
+                                 "response_standards"))
+        texts = data.get("response_standards")
+        try:
+            standards = None if texts is None else tuple(
+                parse_standard(x, name="options.response_standards") if isinstance(x, str)
+                else ResponseStandard(float(x["minutes"]), float(x.get("share", 1.0)))
+                for x in texts)
+        except (ScenarioError, TypeError, KeyError, ValueError) as err:
+            msg = f"`options.response_standards` is not a list of standards: {err}"
+            raise GameError(msg) from None
         return cls(attacker=str(data.get("attacker", "auto")), arv=str(data.get("arv", "joint")),
                    lam=data.get("lam"), policy=PolicyOptions.from_dict(data.get("policy")),
-                   limits=SolveLimits.from_dict(data.get("limits")))
+                   limits=SolveLimits.from_dict(data.get("limits")),
+                   response_standards=standards)
 
 
 #: Options for commands that re-plan many times (``capacity``, ``sweep``): the mixture

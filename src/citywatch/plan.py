@@ -30,6 +30,7 @@ from citywatch.games.equilibrium import Equilibrium, best_responses
 from citywatch.games.policy import BindingConstraint, LinearConstraint, PolicyEquilibrium
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
+from citywatch.model.standards import ResponseStandard
 from citywatch.options import (
     ARV_METHODS,
     ATTACKER_MODELS,
@@ -170,10 +171,29 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
     policy: PolicyEquilibrium | None = None
     arv_plan: dict[str, Any] | None = None
+    response_standards: tuple[ResponseStandard, ...] = ()
     options: PlanOptions = field(default_factory=PlanOptions)
     filler: FloatArray | None = None
     seed: int | None = None
     clock_limited: bool = False
+
+    def response_report(self) -> dict[str, dict[str, Any]]:
+        """Per slot: share of people within 5/8/10/15 minutes of armed help, the worst site.
+
+        Minutes are expected from the call to armed intervention with no patrol at the
+        site, with the plan's ARV posts (`ScenarioGame.response_minutes`).
+        """
+        from citywatch.response.standards import slot_report, violations
+
+        sc = self.scenario
+        people = sc.people()
+        out = {}
+        for s, slot in enumerate(sc.slot_names):
+            r = self.built.response_minutes[s]
+            rep = slot_report(r, people[:, s], sc.site_ids)
+            rep["meets_standards"] = not violations(r, people[:, s], self.response_standards)
+            out[slot] = rep
+        return out
 
     @property
     def coverage(self) -> FloatArray:
@@ -348,6 +368,8 @@ class Plan:
             "notes": list(self.notes),
             "summary": self.summary(),
             "arv_plan": self.arv_plan,
+            "response_standards": [str(x) for x in self.response_standards],
+            "response_report": self.response_report(),
             "policy": None if self.policy is None else {
                 "unconstrained_solver_utility": self.policy.unconstrained_utility,
                 "cost_of_policy": self.policy.total_cost,
@@ -434,7 +456,7 @@ class Plan:
             {k: float(v) for k, v in pol["cost_by_family"].items()})
         return cls(scenario, built, eq, str(data["attacker_model"]), attacked,
                    float(data["defender_utility"]), tuple(data.get("notes", ())), policy,
-                   data.get("arv_plan"), options,
+                   data.get("arv_plan"), _standards(scenario, options), options,
                    filler if np.any(filler) else None, data.get("seed"),
                    bool(data.get("clock_limited", False)))
 
@@ -442,6 +464,7 @@ class Plan:
 def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
               attacker: str | None = None, arv: str | None = None, lam: float | None = None,
               policy: PolicyOptions | None = None, limits: SolveLimits | None = None,
+              response_standards: tuple[ResponseStandard, ...] | None = None,
               seed: int | np.random.SeedSequence | None = None) -> Plan:
     """Solve the scenario's deployment game under `options`.
 
@@ -482,10 +505,22 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     Every solve stops on a deterministic work limit or at its proven optimum; the
     wall-clock limits in `SolveLimits` are safety nets, and when one stops a solve
     the plan says so (`Plan.clock_limited`).
+
+    Response standards (`PlanOptions.response_standards`, default the scenario's;
+    London's is armed help within 15 minutes at every site) are a hard constraint on
+    every slot's ARV posts; greedy and sequential posts are moved as little as needed
+    to meet them (`citywatch.response.standards.repair`).
+
+    Raises
+    ------
+    InfeasibleError
+        When the fleet cannot meet a response standard.
     """
     opts = options if options is not None else PlanOptions()
     changes = {k: v for k, v in (("attacker", attacker), ("arv", arv), ("lam", lam),
-                                 ("policy", policy), ("limits", limits)) if v is not None}
+                                 ("policy", policy), ("limits", limits),
+                                 ("response_standards", response_standards))
+               if v is not None}
     if changes:
         opts = dataclasses.replace(opts, **changes)
     if not isinstance(opts, PlanOptions):
@@ -496,21 +531,28 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     notes: list[str] = []
     clock_limited = False
     arv_plan: dict[str, Any] | None = None
+    standards = _standards(scenario, opts)
     if opts.arv == "greedy":
+        from citywatch.response.joint import meet_standards
+
         built = build_game(scenario)
+        if standards:
+            built = build_game(scenario, arv_posts=meet_standards(scenario, built.arv_posts,
+                                                                  standards))
         notes.append("ARV posts placed greedily for the least people-weighted expected "
                      "response time.")
     elif opts.arv == "sequential":
-        from citywatch.response.joint import sequential_posts
+        from citywatch.response.joint import meet_standards, sequential_posts
 
-        built = build_game(scenario, arv_posts=sequential_posts(scenario))
+        built = build_game(scenario, arv_posts=meet_standards(
+            scenario, sequential_posts(scenario), standards))
         notes.append("ARV posts placed first by maximal covering (MCLP, 8-minute standard), "
                      "then the patrols planned (the sequential plan).")
     else:
         from citywatch.response.joint import joint_plan
 
         jp = joint_plan(scenario, time_limit=lim.arv_time_limit,
-                        max_evaluations=lim.arv_evaluations)
+                        max_evaluations=lim.arv_evaluations, standards=standards)
         arv_plan = jp.to_dict()
         built = build_game(scenario, arv_posts=jp.arv_posts)
         proof = ("proven optimal" if jp.optimal else
@@ -604,8 +646,20 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     if any(built.idle_teams):
         notes.append(f"{sum(built.idle_teams)} patrol team-slots exceed one team per site "
                      f"and are left unassigned.")
+    if standards:
+        notes.append("Every slot's ARV posts meet the response standard"
+                     + ("s " if len(standards) > 1 else " ")
+                     + ", ".join(str(x) for x in standards)
+                     + " (expected minutes from call to armed intervention; 100% means "
+                       "every site).")
     return Plan(scenario, built, eq, model, attacked, value, tuple(notes), policy_result,
-                arv_plan, opts, filler, entropy, clock_limited)
+                arv_plan, standards, opts, filler, entropy, clock_limited)
+
+
+def _standards(scenario: Scenario, options: PlanOptions) -> tuple[ResponseStandard, ...]:
+    """The response standards a plan meets: the options', else the scenario's."""
+    return (scenario.response_standards if options.response_standards is None
+            else tuple(options.response_standards))
 
 
 def _entropy(seed: int | np.random.SeedSequence | None) -> int:

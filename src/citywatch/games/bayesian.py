@@ -13,7 +13,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.games.origami import solve_origami
 from citywatch.games.policy import LinearConstraint, constraint_matrix
@@ -766,7 +766,7 @@ def _solve_milp(model: _Model | _Formulation, *, time_limit: float | None,
                     col_upper=m.col_upper, integrality=None if lp else m.integer,
                     maximize=True, offset=m.offset, time_limit=time_limit)
     if node_limit is not None and not lp:
-        h.setOptionValue("mip_max_nodes", int(node_limit))
+        h.setOptionValue("mip_max_nodes", int(node_limit))  # a work limit: deterministic
     h.setOptionValue("primal_feasibility_tolerance", _LP_FEAS_TOL)
     h.setOptionValue("dual_feasibility_tolerance", _LP_FEAS_TOL)
     if not lp:
@@ -785,15 +785,15 @@ def _solve_milp(model: _Model | _Formulation, *, time_limit: float | None,
         # Nothing feasible in time (or a numerical failure): report what HiGHS proved.
         status = h.modelStatusToString(h.getModelStatus())
         bound = float(h.getInfo().mip_dual_bound) if not lp else np.inf
-        if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+        if h.getModelStatus() in (highspy.HighsModelStatus.kTimeLimit,
+                                  highspy.HighsModelStatus.kInterrupt):
             status = "time limit"
         elif node_limit is not None and h.getInfo().mip_node_count >= node_limit:
             status = "node limit"
         return _Result(status=status, x=None, objective=-np.inf,
                        bound=bound if np.isfinite(bound) else np.inf)
     status = "optimal" if res.optimal else (
-        "time limit" if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
-        else "node limit" if node_limit is not None
-        and h.getInfo().mip_node_count >= node_limit else res.status)
+        "time limit" if res.limit == "time"
+        else "node limit" if res.limit == "nodes" else res.status)
     bound = res.bound if np.isfinite(res.bound) else np.inf
     return _Result(status=status, x=res.x, objective=res.objective, bound=bound)
