@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from citywatch.errors import ScenarioError
 from citywatch.model.force import Force
+from citywatch.model.standards import ResponseStandard
 from citywatch.model.threat import PostureTable, ThreatLevel, default_postures
 
 __all__ = [
@@ -107,8 +108,8 @@ class AttackerType:
     """A kind of attack, with its prior and casualty model.
 
     Casualties (killed and injured) of an attack stopped by armed officers after ``T``
-    minutes, with ``P`` people present (``min(P, targets)`` in its reach when the attack
-    is aimed at ``targets`` people; `citywatch.model.casualties`)::
+    minutes, with ``P`` people in its reach (the people present, at most ``max_reach``,
+    and ``targets`` when the attack is aimed at them; `citywatch.model.casualties`)::
 
         K = min(people_cap · P, (P / reference_people)^crowd_exponent
                                 · (initial_casualties + casualties_per_minute · T))
@@ -136,6 +137,7 @@ class AttackerType:
     crowd_exponent: float = 0.0
     reference_people: float = 1000.0
     targets: float | None = None
+    max_reach: float | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,9 @@ class Scenario:
     postures: PostureTable = field(default_factory=default_postures)
     travel: TravelModel = field(default_factory=TravelModel)
     payoffs: PayoffParameters = field(default_factory=PayoffParameters)
+    #: Response standards every plan's ARV placement must meet (``[response]`` in
+    #: scenario.toml; London ships ``15m@100%``); ``()`` for none.
+    response_standards: tuple[ResponseStandard, ...] = ()
 
     @property
     def slot_names(self) -> tuple[str, ...]:
