@@ -22,7 +22,7 @@ from citywatch.response._problem import CoverageProblem
 from citywatch.response.results import DEFAULT_STANDARDS_MIN, CoverageResult
 
 if TYPE_CHECKING:
-    from citywatch.games._highs import HighsResult
+    from citywatch._highs import HighsResult
 
 __all__ = ["local_search", "solve_mclp"]
 
