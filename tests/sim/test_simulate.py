@@ -170,18 +170,25 @@ def test_plan_casualties_match_enumeration(tiny_plan: Plan, attacker: str) -> No
 
 
 def test_best_response_casualties_match_the_game(tiny_plan: Plan) -> None:
-    """Uncapped, linear casualties: simulated loss = the game's casualty part."""
-    built = tiny_plan.built
-    model = SimulationModel.from_plan(tiny_plan, spread=NO_SPREAD)
+    """Without spread the game's expected casualties are the enumerated ones, exactly."""
+    import dataclasses
+
+    from citywatch.plan import make_plan
+
+    sc = tiny_plan.scenario
+    still = dataclasses.replace(sc, travel=dataclasses.replace(
+        sc.travel, dispatch_sigma=0.0, travel_sigma=0.0))
+    plan = make_plan(still, attacker="mixture")
+    model = SimulationModel.from_plan(plan)   # the scenario's spread: none
+    assert model.spread == NO_SPREAD
     p = model.attack_probability.reshape(model.n_types, -1)
-    c = tiny_plan.coverage
+    c = plan.coverage
     q = model.interdiction[:, None]
     # the game's covered/uncovered casualties, as the defender's payoff uses them
-    game_k = float(np.sum(p * (c * (1 - q) * built.casualties_covered
-                               + (1 - c) * built.casualties_uncovered)))
-    exact = exact_casualties(model)
-    # K is concave in T (capped), so E[K(T)] <= K(E[T]) (Jensen)
-    assert exact <= game_k + 1e-9
+    game_k = float(np.sum(p * (c * (1 - q) * plan.built.casualties_covered
+                               + (1 - c) * plan.built.casualties_uncovered)))
+    assert exact_casualties(model) == pytest.approx(game_k, rel=1e-9)
+    assert plan.expected_casualties_per_attack == pytest.approx(game_k, rel=1e-12)
 
 
 def test_same_seed_same_result_whatever_the_runner(tiny_plan: Plan) -> None:

@@ -68,7 +68,7 @@ def _pm(est: Estimate, fmt: str) -> str:
 
 def _metrics_table(title: str, rows: dict[str, Metrics], *, label: str) -> Table:
     t = Table(title=title, show_edge=False)
-    for col in (label, "attacks", "casualties", "interdicted", "median min", "p90 min",
+    for col in (label, "attacks", "casualties (sim.)", "interdicted", "median min", "p90 min",
                 "≤8 min"):
         t.add_column(col, justify="left" if col == label else "right")
     for name, m in rows.items():
@@ -125,10 +125,12 @@ def simulate(
     seed: SeedOpt = None,
     rosters: Annotated[int | None, typer.Option(
         help="Read presence from this many sampled rosters instead of coverage.")] = None,
-    dispatch_sigma: Annotated[float, typer.Option(
-        help="Log-scale spread of the dispatch delay.")] = 0.5,
-    travel_sigma: Annotated[float, typer.Option(help="Log-scale spread of travel time.")]
-    = 0.3,
+    dispatch_sigma: Annotated[float | None, typer.Option(
+        help="Log-scale spread of the dispatch delay (default: the scenario's, which the "
+             "plan's expected casualties use; another value simulates another response).")]
+    = None,
+    travel_sigma: Annotated[float | None, typer.Option(
+        help="Log-scale spread of travel time (default: the scenario's).")] = None,
     by: Annotated[str, typer.Option(help="Breakdown table: type, slot, site or none.")]
     = "type",
     json_out: JsonOut = False,
@@ -149,7 +151,10 @@ def simulate(
         sc, PlanOptions(attacker=attacker))
     with _progress(not json_out, "simulating") as progress:
         r = run(p, n=attacks, seed=seed, targeting=targeting, lam=lam, site=site, slot=slot,
-                spread=Spread(dispatch_sigma, travel_sigma), rosters=rosters,
+                spread=None if dispatch_sigma is None and travel_sigma is None else Spread(
+                    sc.travel.dispatch_sigma if dispatch_sigma is None else dispatch_sigma,
+                    sc.travel.travel_sigma if travel_sigma is None else travel_sigma),
+                rosters=rosters,
                 progress=progress, interruptible=True)
     if json_out:
         print_json(r.to_dict())
@@ -261,7 +266,10 @@ def whatif(
                   f"{a[key]:{fmt}} [{a[key + '_ci'][0]:{fmt}}, {a[key + '_ci'][1]:{fmt}}]",
                   f"{a[key] - b[key]:+{fmt}}")
 
-    row("casualties per attack", "expected_casualties_per_attack")
+    row("casualties per attack (simulated)", "expected_casualties_per_attack")
+    for label, key in (("casualties per attack (plan)", "plan_expected_casualties_per_attack"),
+                       ("game value (casualty-equivalents)", "plan_defender_utility")):
+        t.add_row(label, f"{b[key]:.2f}", f"{a[key]:.2f}", f"{a[key] - b[key]:+.2f}")
     row("median min to armed help", "median_minutes_to_armed_intervention")
     row("p90 min to armed help", "p90_minutes_to_armed_intervention")
     row("interdiction", "interdiction_probability", ".3f")

@@ -115,6 +115,8 @@ class _TravelIn(_Strict):
     dispatch_delay_min: float = Field(default=1.5, ge=0)
     engage_min: float = Field(default=1.0, ge=0)
     arv_busy_probability: float = Field(default=0.3, ge=0, lt=1)
+    dispatch_sigma: float = Field(default=0.5, ge=0, le=3)
+    travel_sigma: float = Field(default=0.3, ge=0, le=3)
 
 
 class _PayoffsIn(_Strict):
@@ -689,7 +691,8 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
                   f"start = {_toml_value(sh.start)}", f"share = {sh.share!r}", ""]
     lines.append("[travel]")
     for k in ("circuity", "short_trip_circuity", "short_trip_m", "inner_speed_kmh",
-              "outer_speed_kmh", "dispatch_delay_min", "engage_min", "arv_busy_probability"):
+              "outer_speed_kmh", "dispatch_delay_min", "engage_min", "arv_busy_probability",
+              "dispatch_sigma", "travel_sigma"):
         lines.append(f"{k} = {_toml_value(getattr(tm, k))}")
     if tm.slot_speed_factor:
         lines.append("slot_speed_factor = " + _toml_value(

@@ -4,23 +4,27 @@ For attacker type θ at site *i* in slot *s* with ``P`` people present:
 
 * time to armed intervention ``T``: an armed team on site intervenes after
   ``on_site_intervention_min`` (about a minute, as at Westminster 2017 and Streatham
-  2020); otherwise after ``dispatch_delay_min + E[travel] + engage_min``, where
-  ``E[travel]`` is the expected travel time of the nearest *available* response
-  vehicle (each vehicle busy elsewhere with probability ``arv_busy_probability``);
+  2020); otherwise ``T`` is random (`citywatch.model.response_time`): a dispatch delay,
+  the travel of the nearest *available* response vehicle (each busy elsewhere with
+  probability ``arv_busy_probability``), each spread by a mean-one lognormal factor,
+  and ``engage_min``;
 * the site's protective security (hardening ``h_i``) lets through a share
   ``f = 1 − hardening_effect_θ · h_i`` of the attack's effect;
 * casualties ``K(T) = min(people_cap_θ · P, (P/P0)^β_θ · (initial_θ + rate_θ · T)) · f``,
   growing with the crowd and with the time to armed help
-  (`citywatch.model.casualties`, calibrated on real attacks);
+  (`citywatch.model.casualties`, calibrated on real attacks), piecewise linear in ``T``;
+  and when no team is on site the payoffs use the *expected* casualties
+  ``E[K(T)]`` over the response-time distribution — the simulator's mean, not the
+  casualties at the mean time (``K`` is concave, so ``E[K(T)] <= K(E[T])``);
 * an armed team on site interdicts the attack before it causes harm with probability ``q_θ``.
 
 Payoffs (symbolic value ``S_i``, realised as ``f · S_i``; defender weight ``w``;
 capture penalty ``C_θ``)::
 
     defender covered   = −(1 − q_θ) · (K(T_on_site) + w · f · S_i)
-    defender uncovered = −(K(T_response) + w · f · S_i)
+    defender uncovered = −(E[K(T)] + w · f · S_i)
     attacker covered   = (1 − q_θ) · (K(T_on_site) + f · S_i) − q_θ · C_θ
-    attacker uncovered = K(T_response) + f · S_i
+    attacker uncovered = E[K(T)] + f · S_i
 
 so a site far from help (large ``T_response``) is a worse target for the defender and
 a better one for the attacker. Targets are ordered slot by slot: target
@@ -40,6 +44,12 @@ from citywatch.geo.distance import straight_line_times
 from citywatch.model.casualties import CasualtyCurve, attacker_curve, curve_arrays
 from citywatch.model.force import SlotTeams, teams_per_slot
 from citywatch.model.game import SecurityGame
+from citywatch.model.response_time import (
+    ALL_BUSY_EXTRA_MIN,
+    ResponseTimes,
+    Spread,
+    expected_casualties,
+)
 from citywatch.model.scenario import Scenario
 
 __all__ = [
@@ -52,14 +62,32 @@ __all__ = [
     "default_arv_posts",
     "expected_response_minutes",
     "explain_site",
+    "response_times",
+    "scenario_spread",
     "standby_travel_minutes",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Extra minutes when every vehicle is busy: the call waits for the nearest to clear
-#: or for mutual aid [assumption].
-ALL_BUSY_EXTRA_MIN = 10.0
+
+
+def scenario_spread(scenario: Scenario) -> Spread:
+    """The spread of dispatch delay and travel time the scenario assumes."""
+    return Spread(scenario.travel.dispatch_sigma, scenario.travel.travel_sigma)
+
+
+def response_times(scenario: Scenario, travel: FloatArray, posts: Sequence[int]
+                   ) -> ResponseTimes:
+    """The response-time distribution to each site from vehicles at standby `posts`.
+
+    `travel` holds one slot's minutes from each standby point to each site, shape
+    (points, sites).
+    """
+    tm = scenario.travel
+    return ResponseTimes.from_posts(travel, posts, busy_probability=tm.arv_busy_probability,
+                                    dispatch_minutes=tm.dispatch_delay_min,
+                                    engage_minutes=tm.engage_min,
+                                    spread=scenario_spread(scenario))
 
 
 def standby_travel_minutes(scenario: Scenario) -> FloatArray:
@@ -177,6 +205,7 @@ class ScenarioGame:
     casualties_covered: FloatArray
     casualties_uncovered: FloatArray
     idle_teams: tuple[int, ...]
+    response_times: tuple[ResponseTimes, ...] = ()
 
     @property
     def n_sites(self) -> int:
@@ -226,6 +255,7 @@ def build_game(scenario: Scenario, *, arv_posts: Sequence[Sequence[int]] | None 
     capacity = [p.capacity for p in scenario.standby]
     posts: list[tuple[int, ...]] = []
     response = np.empty((n_slots, n_sites))
+    times: list[ResponseTimes] = []
     for s in range(n_slots):
         if arv_posts is None:
             slot_posts = default_arv_posts(travel[s], people[:, s], max(teams[s].arv_crews, 1),
@@ -233,13 +263,12 @@ def build_game(scenario: Scenario, *, arv_posts: Sequence[Sequence[int]] | None 
         else:
             slot_posts = [int(j) for j in arv_posts[s]]
         posts.append(tuple(slot_posts))
-        response[s] = tm.dispatch_delay_min + tm.engage_min + expected_response_minutes(
-            travel[s], slot_posts, busy_probability=tm.arv_busy_probability)
+        times.append(response_times(scenario, travel[s], slot_posts))
+        response[s] = times[-1].mean()
 
     hardening = np.array([site.hardening for site in scenario.sites])
     symbolic = np.array([site.symbolic_value for site in scenario.sites])
     ppl = people.T.reshape(-1)  # slot-major targets
-    t_resp = response.reshape(-1)
     hard = np.tile(hardening, n_slots)
     sym = np.tile(symbolic, n_slots)
     w = scenario.payoffs.symbolic_weight
@@ -251,7 +280,11 @@ def build_game(scenario: Scenario, *, arv_posts: Sequence[Sequence[int]] | None 
     curves = attacker_curves(scenario)
     for k, a in enumerate(scenario.attackers):
         kc[k] = curves[k](np.full(ppl.size, t_site))
-        ku[k] = curves[k](np.maximum(t_resp, t_site))
+        for s in range(n_slots):
+            cells = slice(s * n_sites, (s + 1) * n_sites)
+            ku[k, cells] = expected_casualties(times[s], initial=curves[k].initial[cells],
+                                               rate=curves[k].rate[cells],
+                                               cap=curves[k].cap[cells])
         q = a.interdiction
         sym_k = sym * (1.0 - a.hardening_effect * hard)
         dc[k] = -(1.0 - q) * (kc[k] + w * sym_k)
@@ -270,7 +303,7 @@ def build_game(scenario: Scenario, *, arv_posts: Sequence[Sequence[int]] | None 
         group_labels=scenario.slot_names,
     )
     return ScenarioGame(game, scenario.site_ids, scenario.slot_names, teams, tuple(posts),
-                        response, kc, ku, idle)
+                        response, kc, ku, idle, tuple(times))
 
 
 @dataclass(frozen=True)

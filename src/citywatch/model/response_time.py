@@ -30,12 +30,12 @@ factors :math:`\exp(\sigma Z - \sigma^2/2)` (`Spread`), so
 
 Expectations are exact in :math:`J` and quadratures in the factors:
 
-* `ResponseTimes.stop_loss` gives :math:`E[(T - x)^+]`, with :math:`L` integrated in
-  closed form (for a mean-one lognormal,
-  :math:`E[(\tau L - y)^+] = \tau\Phi(d_1) - y\Phi(d_2)`,
-  :math:`d_{1,2} = (\ln(\tau / y) \pm \sigma_L^2/2) / \sigma_L`) and :math:`D` by
-  Gauss–Hermite quadrature on :math:`Z` (smooth once :math:`L` is integrated out);
-  the factors swap roles when :math:`\sigma_L = 0`.
+* `ResponseTimes.stop_loss` gives :math:`E[(T - x)^+]`: in each busy state the factor
+  with the larger spread in minutes is integrated in closed form (for a mean-one
+  lognormal :math:`L`, :math:`E[(\tau L - y)^+] = \tau\Phi(d_1) - y\Phi(d_2)`,
+  :math:`d_{1,2} = (\ln(\tau / y) \pm \sigma_L^2/2) / \sigma_L`), the other by
+  Gauss–Hermite quadrature on its normal :math:`Z` (smooth once the wider factor is
+  integrated out).
 * `expected_casualties` uses it for the piecewise-linear casualty curve
   :math:`K(T) = \min(\text{cap}, a + rT)`:
   :math:`E[K(T)] = a + rE[T] - rE[(T - x)^+]` with :math:`x = (\text{cap} - a)/r`.
@@ -244,25 +244,26 @@ class ResponseTimes:
         return self.dispatch_minutes + self.engage_minutes + self.mean_travel()
 
     def stop_loss(self, x: npt.ArrayLike) -> FloatArray:
-        """``E[(T − x)^+]`` per destination; `x` broadcasts to (..., destinations)."""
+        """``E[(T − x)^+]`` per destination; `x` broadcasts to (..., destinations).
+
+        In each busy state the factor with the larger spread in minutes (``δσ_D`` against
+        ``τ_Jσ_L``) is integrated in closed form and the other by Gauss–Hermite, so the
+        integrand of the quadrature is smooth on the scale of its nodes.
+        """
         x = np.asarray(x, dtype=np.float64)
         shape = np.broadcast_shapes(x.shape, (self.n_destinations,))
-        xb = np.broadcast_to(x, shape)[..., None, :]           # (..., 1, dest)
+        y = np.broadcast_to(x, shape)[..., None, :] - self.engage_minutes  # (..., 1, dest)
         sd, sl = self.spread.dispatch_sigma, self.spread.travel_sigma
-        tau = self.travel                                      # (states, dest)
-        if sl > 0 or sd == 0:
-            d, wd = _factor_nodes(sd, QUADRATURE_NODES)
-            out = np.zeros(shape)
-            for dm, wm in zip(d, wd, strict=True):
-                c = self.engage_minutes + self.dispatch_minutes * dm
-                out += wm * (self.state_probability
-                             @ _lognormal_call(tau, xb - c, sl))
-            return out
-        # no travel spread: integrate the dispatch factor in closed form instead
-        c = self.engage_minutes + tau                          # (states, dest)
-        return np.asarray(self.state_probability
-                          @ _lognormal_call(np.full_like(c, self.dispatch_minutes),
-                                            xb - c, sd))
+        delta = self.dispatch_minutes
+        tau = self.travel                                                   # (states, dest)
+        d, wd = _factor_nodes(sd, QUADRATURE_NODES)
+        lf, wl = _factor_nodes(sl, QUADRATURE_NODES)
+        over_l = sum(w * _lognormal_call(tau, y - delta * dm, sl)
+                     for dm, w in zip(d, wd, strict=True))
+        over_d = sum(w * _lognormal_call(np.full_like(tau, delta), y - tau * ln, sd)
+                     for ln, w in zip(lf, wl, strict=True))
+        closed_in_d = delta * sd >= tau * sl
+        return np.asarray(self.state_probability @ np.where(closed_in_d, over_d, over_l))
 
     def expect(self, f: Callable[[FloatArray], FloatArray], *,
                nodes: int = QUADRATURE_NODES) -> FloatArray:

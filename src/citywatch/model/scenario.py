@@ -129,7 +129,11 @@ class TravelModel:
     destination's zone, times the slot's factor in ``slot_speed_factor``.
     Time to armed intervention after a call = ``dispatch_delay_min`` + travel +
     ``engage_min``; the responding vehicle is the nearest *available* one, each vehicle
-    being busy with another call with probability ``arv_busy_probability``.
+    being busy with another call with probability ``arv_busy_probability``. Dispatch
+    delay and travel each vary around their means by a mean-one lognormal factor of
+    log-scale spread ``dispatch_sigma`` / ``travel_sigma``
+    (`citywatch.model.response_time`): the game's expected casualties and the
+    simulator draw from the same distribution.
     """
 
     circuity: float = 1.3
@@ -141,6 +145,8 @@ class TravelModel:
     dispatch_delay_min: float = 1.5
     engage_min: float = 1.0
     arv_busy_probability: float = 0.3
+    dispatch_sigma: float = 0.5
+    travel_sigma: float = 0.3
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,11 @@ from citywatch.model.payoffs import (
     build_game,
     default_arv_posts,
     expected_response_minutes,
+    response_times,
+    scenario_spread,
     standby_travel_minutes,
 )
+from citywatch.model.response_time import ResponseTimes, expected_casualties
 from citywatch.model.scenario import Scenario
 from citywatch.response._problem import CoverageProblem
 from citywatch.response.standards import ResponseStandard, meets, repair
@@ -168,12 +171,16 @@ class _Evaluator:
         self._slot_cache: list[dict[tuple[int, ...], FloatArray]] = [{} for _ in range(n_slots)]
         self.evaluations = 0
 
-    def harm(self, s: int, minutes: FloatArray) -> FloatArray:
-        """Prior-weighted casualties at each site of slot `s` if armed help takes `minutes`."""
-        t = np.maximum(minutes, self.t_site)
+    def harm(self, s: int, times: ResponseTimes) -> FloatArray:
+        """Prior-weighted expected casualties at each site of slot `s` (no team on site).
+
+        The expectation over the response-time distribution `times`, as in the payoff
+        model (`citywatch.model.payoffs.build_game`).
+        """
         out = np.zeros(self.n_sites)
         for p, curve, _ in self.types:
-            out += p * np.minimum(curve.cap[s], curve.initial[s] + curve.rate[s] * t)
+            out += p * expected_casualties(times, initial=curve.initial[s],
+                                           rate=curve.rate[s], cap=curve.cap[s])
         return out
 
     def feasible(self, s: int, posts: Sequence[int]) -> bool:
@@ -194,8 +201,7 @@ class _Evaluator:
         key = tuple(sorted(posts))
         cache = self._slot_cache[s]
         if key not in cache:
-            e = expected_response_minutes(self.travel[s], key, busy_probability=self.busy)
-            cache[key] = self.harm(s, self.delay + e)
+            cache[key] = self.harm(s, response_times(self.sc, self.travel[s], key))
         return cache[key]
 
     def game(self, posts: Posts) -> SecurityGame:
@@ -212,49 +218,53 @@ class _Evaluator:
 
     # ---------------------------------------------------------------- the bound
 
-    def extreme_minutes(self, s: int, nearest: bool) -> FloatArray:
-        """Least (or greatest) possible expected travel to each site in slot `s`.
+    def extreme_times(self, s: int, nearest: bool) -> ResponseTimes:
+        """The quickest (or slowest) possible response-time distribution at each site.
 
         Filling the nearest (farthest) points first, up to capacity, makes every order
-        statistic of the vehicles' travel times as small (large) as it can be, and the
-        expected response is increasing in each of them.
+        statistic of the vehicles' travel times to a site as small (large) as it can be;
+        the response time grows with each of them in every busy state, so the expected
+        casualties (``K`` nondecreasing) are least (greatest) there.
         """
         n = self.vehicles[s]
         t = self.travel[s]  # (points, sites)
         order = np.argsort(t if nearest else -t, axis=0, kind="stable")
-        out = np.empty(self.n_sites)
+        vehicles = np.empty((n, self.n_sites))
         for i in range(self.n_sites):
             posts = np.repeat(order[:, i], self.capacity[order[:, i]])[:n]
-            out[i] = float(expected_response_minutes(t[:, i:i + 1], posts.tolist(),
-                                                     busy_probability=self.busy)[0])
-        return out
+            vehicles[:, i] = t[posts, i]
+        tm = self.sc.travel
+        return ResponseTimes.from_vehicles(vehicles, busy_probability=self.busy,
+                                           dispatch_minutes=tm.dispatch_delay_min,
+                                           engage_minutes=tm.engage_min,
+                                           spread=scenario_spread(self.sc))
 
     def bound(self) -> float:
         r"""A proven lower bound on the expected loss of any placement.
 
-        Let :math:`h_t(E)` be target :math:`t`'s mixture harm when help takes
-        :math:`E` minutes, :math:`E_t^-` and :math:`E_t^+` its least and greatest
-        possible expected response, and :math:`u^-` ORIGAMI's least attainable attacker
-        level in the game where every target has :math:`E_t^-`. Attacker payoffs only
-        grow with :math:`E`, so in any placement the attacker's level is
-        :math:`u \ge u^-`, and the attacked target :math:`t^*` has attacker utility
-        :math:`u`. Along :math:`t^*`'s line the defender's utility falls as the
+        Let :math:`h_t` be target :math:`t`'s mixture harm (expected casualties over the
+        response-time distribution), :math:`h_t^-` and :math:`h_t^+` its least and
+        greatest possible values over placements (`extreme_times`), and :math:`u^-`
+        ORIGAMI's least attainable attacker level in the game where every target has
+        :math:`h_t^-`. Attacker payoffs only grow with :math:`h`, so in any placement the
+        attacker's level is :math:`u \ge u^-`, and the attacked target :math:`t^*` has
+        attacker utility :math:`u`. Along :math:`t^*`'s line the defender's utility falls as the
         attacker's rises, so it is at most its value at attacker utility :math:`u^-`:
 
         .. math::
 
-            U^d \le U^d_u(E) + (U^a_u(E) - u^-) \frac{U^d_c - U^d_u(E)}{U^a_u(E) - U^a_c}
-            = \kappa_t + \frac{D_t}{U^a_u(E) - U^a_c},
+            U^d \le U^d_u + (U^a_u - u^-) \frac{U^d_c - U^d_u}{U^a_u - U^a_c}
+            = \kappa_t + \frac{D_t}{U^a_u - U^a_c},
 
-        monotone in :math:`h_t(E)` (a constant over a positive linear function), so its
-        maximum over :math:`E \in [E^-_t, E^+_t]` (with :math:`U^a_u(E) \ge u^-`) is at
+        monotone in :math:`h_t` (a constant over a positive linear function), so its
+        maximum over :math:`h_t \in [h^-_t, h^+_t]` (with :math:`U^a_u \ge u^-`) is at
         an end. The bound is minus the largest such value over all targets.
         """
         n_slots = len(self.vehicles)
-        lo = [self.extreme_minutes(s, True) for s in range(n_slots)]
-        hi = [self.extreme_minutes(s, False) for s in range(n_slots)]
-        h_lo = np.concatenate([self.harm(s, self.delay + lo[s]) for s in range(n_slots)])
-        h_hi = np.concatenate([self.harm(s, self.delay + hi[s]) for s in range(n_slots)])
+        h_lo = np.concatenate([self.harm(s, self.extreme_times(s, True))
+                               for s in range(n_slots)])
+        h_hi = np.concatenate([self.harm(s, self.extreme_times(s, False))
+                               for s in range(n_slots)])
         sa = np.tile(self.sym_att, n_slots)
         sd = np.tile(self.sym_def, n_slots)
         lo_game = SecurityGame(self.dc, -(h_lo + sd), self.ac, h_lo + sa,

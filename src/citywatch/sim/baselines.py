@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
 from citywatch.options import PlanOptions
 from citywatch.plan import Plan, best_responses, load_plan, make_plan
-from citywatch.sim.model import DEFAULT_SPREAD, Spread
+from citywatch.sim.model import Spread
 from citywatch.sim.results import Z95, Estimate, SimulationResult
 from citywatch.sim.simulate import root_seed, simulate
 
@@ -210,11 +210,17 @@ class Comparison:
     results: dict[str, SimulationResult]
     differences: tuple[Difference, ...]
     alpha: float
+    plan_figures: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: each plan's overall metrics and the tests against the reference."""
+        """JSON-ready: each plan's overall metrics and the tests against the reference.
+
+        Each plan also carries its own model figures (``plan_expected_casualties_per_attack``,
+        ``plan_defender_utility``) beside the simulated ``overall.casualties``.
+        """
         return {"reference": self.reference, "alpha": self.alpha,
-                "plans": {k: v.to_dict(groups=False) for k, v in self.results.items()},
+                "plans": {k: {**v.to_dict(groups=False), **self.plan_figures.get(k, {})}
+                          for k, v in self.results.items()},
                 "differences": [d.to_dict() for d in self.differences]}
 
 
@@ -238,7 +244,7 @@ def _holm(p: list[float]) -> list[float]:
 
 
 def compare(plans: Mapping[str, Plan] | Sequence[Plan], *, n: int = 1_000_000,
-            seed: Seed = None, targeting: str = "plan", spread: Spread = DEFAULT_SPREAD,
+            seed: Seed = None, targeting: str = "plan", spread: Spread | None = None,
             alpha: float = 0.05) -> Comparison:
     """Simulate plans side by side and test each against the first (the reference).
 
@@ -272,4 +278,7 @@ def compare(plans: Mapping[str, Plan] | Sequence[Plan], *, n: int = 1_000_000,
     adjusted = _holm([r[3] for r in raw])
     diffs = tuple(Difference(name, metric, est, p, pa, pa < alpha)
                   for (name, metric, est, p), pa in zip(raw, adjusted, strict=True))
-    return Comparison(ref, results, diffs, alpha)
+    figures = {name: {"plan_expected_casualties_per_attack": p.expected_casualties_per_attack,
+                      "plan_defender_utility": p.defender_utility}
+               for name, p in named.items()}
+    return Comparison(ref, results, diffs, alpha, figures)

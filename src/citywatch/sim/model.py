@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -12,7 +13,8 @@ import numpy.typing as npt
 
 from citywatch.errors import ScenarioError
 from citywatch.model.casualties import curve_arrays
-from citywatch.model.payoffs import ALL_BUSY_EXTRA_MIN, standby_travel_minutes
+from citywatch.model.payoffs import attacker_curves, scenario_spread, standby_travel_minutes
+from citywatch.model.response_time import DEFAULT_SPREAD, Spread, answering_travel
 
 if TYPE_CHECKING:
     from citywatch.plan import Plan
@@ -32,42 +34,6 @@ DEFAULT_THRESHOLDS = (5.0, 8.0, 10.0)
 #: Default quantal-response rationality, per casualty-equivalent of attacker utility
 #: [assumption: at 0.1 a target worth 10 more is e ≈ 2.7 times as likely].
 DEFAULT_LAMBDA = 0.1
-
-
-@dataclass(frozen=True)
-class Spread:
-    """Random spread of the response around the planning model's times.
-
-    Dispatch delay and travel time are each the model's figure times an independent
-    mean-one lognormal factor ``exp(σZ − σ²/2)``, so their means equal the model's
-    (the payoff model's expected response time is reproduced on average) while the
-    right tail is long, as measured for emergency-vehicle travel (Budge, Ingolfsson &
-    Zerom 2010 found ambulance travel times roughly lognormal with a coefficient of
-    variation of 0.2–0.4) [assumption for armed response]. ``σ = 0`` removes the
-    spread.
-
-    Attributes
-    ----------
-    dispatch_sigma
-        Log-scale spread of detection + dispatch (default 0.5: a 1.5-minute median
-        call-to-dispatch has a 90th percentile near 2.5 minutes).
-    travel_sigma
-        Log-scale spread of travel time (default 0.3, a coefficient of variation ≈ 0.31).
-    """
-
-    dispatch_sigma: float = 0.5
-    travel_sigma: float = 0.3
-
-    def __post_init__(self) -> None:
-        for name in ("dispatch_sigma", "travel_sigma"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and 0.0 <= v <= 3.0):
-                msg = f"`{name}` must lie in [0, 3], got {v}"
-                raise ScenarioError(msg)
-
-
-#: The default spread (dispatch σ 0.5, travel σ 0.3).
-DEFAULT_SPREAD = Spread()
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,7 +229,7 @@ class SimulationModel:
     @classmethod
     def from_plan(cls, plan: Plan, *, targeting: str = "plan", lam: float | None = None,
                   site: str | None = None, slot: str | None = None,
-                  spread: Spread = DEFAULT_SPREAD, travel_minutes: npt.ArrayLike | None = None,
+                  spread: Spread | None = None, travel_minutes: npt.ArrayLike | None = None,
                   rosters: npt.ArrayLike | None = None,
                   thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> SimulationModel:
         """The model of attacks against a plan, its scenario and its response vehicles.
@@ -277,7 +243,9 @@ class SimulationModel:
         lam, site, slot
             Quantal-response rationality; the fixed target's site and slot.
         spread
-            Random spread of dispatch and travel.
+            Random spread of dispatch and travel; default the scenario's
+            (`citywatch.model.payoffs.scenario_spread`), the one the plan's payoffs
+            used.
         travel_minutes
             Standby-point-to-site minutes, shape (slots, points, sites); default the
             scenario's straight-line model (as the plan used).
@@ -287,6 +255,7 @@ class SimulationModel:
             Armed-arrival standards reported, minutes.
         """
         sc = plan.scenario
+        spread = scenario_spread(sc) if spread is None else spread
         n_slots, n_sites = len(sc.slots), len(sc.sites)
         travel = (standby_travel_minutes(sc) if travel_minutes is None
                   else np.broadcast_to(np.asarray(travel_minutes, dtype=np.float64),
@@ -294,7 +263,7 @@ class SimulationModel:
         vehicles = tuple(travel[s][list(posts)] for s, posts in enumerate(plan.built.arv_posts))
         tm = sc.travel
         a = sc.attackers
-        return cls.from_arrays(
+        model = cls.from_arrays(
             attack_probability=attack_distribution(plan, targeting=targeting, lam=lam,
                                                    site=site, slot=slot),
             coverage=np.asarray(plan.coverage).reshape(n_slots, n_sites),
@@ -310,6 +279,13 @@ class SimulationModel:
             spread=spread, rosters=rosters,
             thresholds=thresholds, type_ids=[x.id for x in a], slot_names=sc.slot_names,
             site_ids=sc.site_ids)
+        # the casualty curves are the payoff model's own, cell by cell (one source)
+        curves = attacker_curves(sc)
+        shape = (len(a), n_slots, n_sites)
+        return dataclasses.replace(
+            model, casualty_initial=np.stack([c.initial for c in curves]).reshape(shape),
+            casualty_rate=np.stack([c.rate for c in curves]).reshape(shape),
+            casualty_cap=np.stack([c.cap for c in curves]).reshape(shape))
 
     def with_attack(self, attack_probability: npt.ArrayLike) -> SimulationModel:
         """The same model with another attack distribution (types, slots, sites)."""
@@ -382,13 +358,14 @@ class SimulationModel:
 
         Shape (slots, max_vehicles + 1, sites): row ``j < vehicles`` is the ``j+1``-th
         nearest vehicle; rows from the slot's vehicle count on hold the all-busy time
-        (nearest + ``ALL_BUSY_EXTRA_MIN``), as `expected_response_minutes` assumes.
+        (nearest + ``ALL_BUSY_EXTRA_MIN``): `citywatch.model.response_time.answering_travel`,
+        the distribution the game's expected casualties integrate over.
         """
         table = np.empty((self.n_slots, self.max_vehicles + 1, self.n_sites))
         for s, v in enumerate(self.vehicle_minutes):
-            srt = np.sort(v, axis=0)
-            table[s, :srt.shape[0]] = srt
-            table[s, srt.shape[0]:] = srt[0] + ALL_BUSY_EXTRA_MIN
+            rows = answering_travel(v)   # the same table the payoffs' expectation uses
+            table[s, :rows.shape[0]] = rows
+            table[s, rows.shape[0]:] = rows[-1]
         return table
 
     @cached_property

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from citywatch.geo.distance import straight_line_times
 from citywatch.model.payoffs import expected_response_minutes
+from citywatch.sim.results import casualties_label
 
 if TYPE_CHECKING:
     from citywatch.model.scenario import Scenario
@@ -236,6 +237,11 @@ def render_report(plan: Plan, parts: ReportParts | None = None) -> str:
         f"level {sc.threat_level.name}; {html.escape(plan.attacker_model)} plan "
         f"({html.escape(plan.equilibrium.method)}); generated "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
+        f"<p><b>Expected casualties per attack: "
+        f"{plan.expected_casualties_per_attack:.2f}</b> (people killed or injured, each "
+        f"attack type responding as the {html.escape(plan.attacker_model)} model assumes). "
+        f"Game value (defender utility, casualty-equivalents, symbolic damage included): "
+        f"{plan.defender_utility:.2f}.</p>",
         f"<p>{html.escape(plan.summary())}</p>",
         f"<h2>Map, slot {html.escape(slot_name)}</h2>",
         "<p>Blue circles: sites (size: people present; shade: patrol coverage). Red "
@@ -257,8 +263,9 @@ def render_report(plan: Plan, parts: ReportParts | None = None) -> str:
             return f"{e:.2f}"
 
         sections += [
-            f"<h2>Simulated attacks ({r.attacks:,}, {html.escape(r.targeting)} attacker; 95% "
-            f"intervals)</h2>",
+            f"<h2>Simulated attacks ({r.attacks:,}, targeting: {html.escape(r.targeting)}; "
+            f"95% intervals)</h2>",
+            f"<p>Casualties per attack here: {html.escape(casualties_label(r.targeting))}.</p>",
             _table(["", "casualties per attack", "interdicted", "median min", "p90 min"],
                    [["all", cell(o.casualties), f"{o.interdiction:.3f}",
                      cell(o.median_minutes), cell(o.p90_minutes)]]
@@ -272,7 +279,9 @@ def render_report(plan: Plan, parts: ReportParts | None = None) -> str:
                                         for x, e in r.people_within.items()) + ".</p>")
     if parts.whatif is not None:
         d = parts.whatif.to_dict()
-        keys = [("expected_casualties_per_attack", "casualties per attack"),
+        keys = [("expected_casualties_per_attack", "simulated casualties per attack"),
+                ("plan_expected_casualties_per_attack", "plan's expected casualties per attack"),
+                ("plan_defender_utility", "game value (casualty-equivalents)"),
                 ("median_minutes_to_armed_intervention", "median minutes"),
                 ("p90_minutes_to_armed_intervention", "p90 minutes")]
         sections += [f"<h2>What if: {html.escape(', '.join(parts.whatif.changes))}</h2>",

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from citywatch._random import Seed
 from citywatch.sim._engine import Tally, simulate_block
-from citywatch.sim.model import DEFAULT_SPREAD, DEFAULT_THRESHOLDS, SimulationModel, Spread
+from citywatch.sim.model import DEFAULT_THRESHOLDS, SimulationModel, Spread
 from citywatch.sim.results import SimulationResult, summarise
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def sample_rosters(plan: Plan, *, draws: int, seed: Seed = None) -> npt.NDArray[
 
 def simulate(plan: Plan | SimulationModel, *, n: int = 1_000_000, seed: Seed = None,
              targeting: str = "plan", lam: float | None = None, site: str | None = None,
-             slot: str | None = None, spread: Spread = DEFAULT_SPREAD,
+             slot: str | None = None, spread: Spread | None = None,
              rosters: int | npt.ArrayLike | None = None,
              thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
              people_share: bool = True, n_people: int | None = None,
@@ -156,7 +156,9 @@ def simulate(plan: Plan | SimulationModel, *, n: int = 1_000_000, seed: Seed = N
         `lam`), ``"people"`` (in proportion to people) or ``"fixed"`` (`site`, and
         `slot` or a uniform time of day).
     spread
-        Spread of dispatch delay and travel time around the model's.
+        Spread of dispatch delay and travel time around the model's; default the
+        scenario's, which the plan's expected casualties integrate over (another spread
+        simulates a different response than the plan assumed).
     rosters
         Sampled rosters, bool (rosters, slots, sites), read instead of coverage; an int
         samples that many with `citywatch.schedule.comb_sample` (exact marginals, each

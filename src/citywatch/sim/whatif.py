@@ -16,7 +16,7 @@ from citywatch.model.scenario import Scenario
 from citywatch.model.threat import ThreatLevel
 from citywatch.options import QUICK, PlanOptions
 from citywatch.plan import Plan, make_plan
-from citywatch.sim.model import DEFAULT_SPREAD, Spread
+from citywatch.sim.model import Spread
 from citywatch.sim.results import Estimate, SimulationResult
 from citywatch.sim.simulate import root_seed, simulate
 
@@ -159,13 +159,16 @@ class Outcome:
         put("interdiction_probability", o.interdiction)
         for x, est in self.result.people_within.items():
             put(f"share_of_people_within_{x:g}_min", est)
+        # the plan's own figures (the model), beside the simulated ones above
+        out["plan_expected_casualties_per_attack"] = self.plan.expected_casualties_per_attack
+        out["plan_defender_utility"] = self.plan.defender_utility
         out["plan_expected_loss"] = self.plan.expected_loss
         out["busiest_sites_coverage"] = self.busiest_sites(busiest)
         return out
 
 
 def evaluate(plan: Plan, *, n: int, seed: Seed, targeting: str = "plan",
-             spread: Spread = DEFAULT_SPREAD) -> Outcome:
+             spread: Spread | None = None) -> Outcome:
     """Simulate attacks against `plan` (with the people-weighted shares)."""
     return Outcome(plan, simulate(plan, n=n, seed=seed, targeting=targeting, spread=spread))
 
@@ -192,7 +195,7 @@ class WhatIf:
 def whatif(scenario: Scenario, *, add_officers: int = 0,
            threat: ThreatLevel | str | None = None, close_sites: Sequence[str] = (),
            events: Sequence[Event] = (), options: PlanOptions | None = None,
-           n: int = 1_000_000, seed: Seed = None, spread: Spread = DEFAULT_SPREAD,
+           n: int = 1_000_000, seed: Seed = None, spread: Spread | None = None,
            before: Plan | None = None) -> WhatIf:
     """Re-plan after a change and simulate both plans.
 
@@ -281,7 +284,7 @@ class CapacityCurve:
 
 def capacity(scenario: Scenario, *, added: Sequence[int], options: PlanOptions = QUICK,
              n: int = 500_000, seed: Seed = None,
-             spread: Spread = DEFAULT_SPREAD,
+             spread: Spread | None = None,
              progress: Callable[[int, int], None] | None = None,
              interruptible: bool = False) -> CapacityCurve:
     """Re-plan and simulate with each number of officers added (common random numbers).

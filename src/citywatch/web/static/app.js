@@ -107,7 +107,9 @@ function renderPlan() {
   $("plan-summary").innerHTML = "";
   const d = document.createElement("div");
   d.innerHTML = "<b>Threat level</b> " + r.threat_level + " · <b>expected casualties per attack</b> " +
-    r.expected_casualties_per_attack.toFixed(2) + " · <b>method</b> " + r.method +
+    r.expected_casualties_per_attack.toFixed(2) + " (people killed or injured)" +
+    " · <b>game value</b> " + Number(r.defender_utility).toFixed(2) +
+    " casualty-equivalents · <b>method</b> " + r.method +
     (r.gap !== null && r.gap !== undefined ? " (gap " + Number(r.gap).toPrecision(3) + ")" : "");
   const s = document.createElement("p");
   s.textContent = r.summary;
