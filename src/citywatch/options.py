@@ -128,7 +128,7 @@ class SolveLimits:
     """
 
     mip_nodes: int | None = 0
-    arv_evaluations: int = 5_000
+    arv_evaluations: int = 2_000
     time_limit: float | None = 300.0
     arv_time_limit: float | None = 300.0
 

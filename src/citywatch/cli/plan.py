@@ -32,7 +32,7 @@ def plan(
         help="ARV posts: joint (with the patrols), sequential (MCLP first) or greedy.")]
     = "joint",
     arv_evaluations: Annotated[int, typer.Option(
-        help="Work limit of the joint ARV search: placements evaluated.")] = 5_000,
+        help="Work limit of the joint ARV search: placements evaluated.")] = 2_000,
     arv_time_limit: Annotated[float, typer.Option(
         help="Wall-clock safety net for the joint ARV search, seconds.")] = 300.0,
     response_standard: Annotated[list[str] | None, typer.Option(

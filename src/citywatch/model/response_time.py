@@ -301,6 +301,19 @@ def expected_casualties(times: ResponseTimes, *, initial: npt.ArrayLike, rate: n
     if pos.any():
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.where(pos, (k - a) / np.where(pos, r, 1.0), 0.0)
-        linear = a + r * mean - r * times.stop_loss(x)
+        linear = a + r * mean
+        # the cap can only bind below T's 8-sigma ceiling (beyond it E[(T - x)^+] < 1e-15
+        # of T): the stop-loss is computed only where it can matter
+        sd, sl = times.spread.dispatch_sigma, times.spread.travel_sigma
+        ceiling = (times.engage_minutes + times.dispatch_minutes * np.exp(8.0 * sd)
+                   + times.travel.max(axis=0) * np.exp(8.0 * sl))
+        near = pos & (x < ceiling)
+        cols = np.flatnonzero(near.reshape(-1, times.n_destinations).any(axis=0))
+        if cols.size:
+            sub = ResponseTimes(times.travel[:, cols], times.state_probability,
+                                times.dispatch_minutes, times.engage_minutes, times.spread)
+            loss = np.zeros_like(linear)
+            loss[..., cols] = sub.stop_loss(x[..., cols])
+            linear = linear - r * loss
         out = np.where(pos, linear, out)
     return np.asarray(out)

@@ -351,7 +351,7 @@ def sequential_posts(scenario: Scenario, *, model: str = "mclp", standard_min: f
 
 
 def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | None = 300.0,
-               max_evaluations: int = 5_000, sequential_model: str = "mclp",
+               max_evaluations: int = 2_000, sequential_model: str = "mclp",
                standard_min: float = 8.0, travel_minutes: FloatArray | None = None,
                max_exhaustive: int = 20_000, neighbours: int = 12,
                standards: Sequence[ResponseStandard] | None = None) -> JointPlan:
