@@ -261,6 +261,9 @@ class Plan:
             "summary": self.summary(),
             "arv_plan": self.arv_plan,
             "response_standards": [str(x) for x in self.response_standards],
+            "protection": [{"site": p.site_id, "force": p.force, "officers": p.officers,
+                            "slots": list(p.slots) or list(sc.slot_names), "unit": p.unit}
+                           for p in sc.protection],
             "response_report": self.response_report(),
             "policy": None if self.policy is None else {
                 "unconstrained_solver_utility": self.policy.unconstrained_utility,
@@ -418,6 +421,16 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
 
         eq = solve_quantal(game, lam=lam, time_limit=time_limit)
         notes.append(f"Planned against a quantal-response attacker (lambda={lam}).")
+    if scenario.protection:
+        from citywatch.model.protection import armed_on_site
+
+        on = armed_on_site(scenario).reshape(-1)
+        freed = float(eq.coverage[on].sum())
+        if freed > 1e-9:
+            eq = dataclasses.replace(eq, coverage=np.where(on, 0.0, eq.coverage))
+            notes.append(f"{freed:.3g} team-slots the solver left on sites with armed "
+                         f"officers permanently on site were withdrawn (payoffs there do not "
+                         f"depend on patrols, so the guarantee is unchanged).")
     attacked, value = best_responses(game, eq.coverage)
     if attacker == "qr" and eq.attack_distribution is not None:
         notes.append(f"Against a fully rational attacker this coverage would cost "
@@ -464,14 +477,18 @@ def write_plan(plan: Plan, folder: str | Path) -> list[Path]:
     import io
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["site_id", "site_name", "slot", "coverage", "people", "response_minutes"])
+    w.writerow(["site_id", "site_name", "slot", "coverage", "people", "response_minutes",
+                "armed_on_site"])
     sc = plan.scenario
     people = sc.people()
+    from citywatch.model.protection import protection_officers
+
+    guards = protection_officers(sc)
     for t, c in enumerate(plan.coverage):
         s, i = divmod(t, plan.built.n_sites)
         site = sc.sites[i]
         w.writerow([site.id, site.name, sc.slot_names[s], f"{c:.6f}", f"{people[i, s]:g}",
-                    f"{plan.built.response_minutes[s, i]:.2f}"])
+                    f"{plan.built.response_minutes[s, i]:.2f}", f"{guards[s, i]:g}"])
     p = out / "coverage.csv"
     _atomic_write(p, buf.getvalue())
     written.append(p)
