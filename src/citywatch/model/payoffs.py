@@ -16,7 +16,10 @@ For attacker type θ at site *i* in slot *s* with ``P`` people present:
   and when no team is on site the payoffs use the *expected* casualties
   ``E[K(T)]`` over the response-time distribution — the simulator's mean, not the
   casualties at the mean time (``K`` is concave, so ``E[K(T)] <= K(E[T])``);
-* an armed team on site interdicts the attack before it causes harm with probability ``q_θ``.
+* an armed team on site interdicts the attack before it causes harm with probability ``q_θ``;
+* at a site with armed officers permanently on site in the slot (a protection post or a
+  partner force, `citywatch.model.protection`) the uncovered payoffs are the covered
+  ones and the response time is ``on_site_intervention_min``: covered for certain.
 
 Payoffs (symbolic value ``S_i``, realised as ``f · S_i``; defender weight ``w``;
 capture penalty ``C_θ``)::
@@ -50,6 +53,7 @@ from citywatch.model.response_time import (
     Spread,
     expected_casualties,
 )
+from citywatch.model.protection import armed_on_site, protection_officers
 from citywatch.model.scenario import Scenario
 
 __all__ = [
@@ -291,6 +295,12 @@ def build_game(scenario: Scenario, *, arv_posts: Sequence[Sequence[int]] | None 
         du[k] = -(ku[k] + w * sym_k)
         ac[k] = (1.0 - q) * (kc[k] + sym_k) - q * a.capture_penalty
         au[k] = ku[k] + sym_k
+    if scenario.protection:
+        # armed officers permanently on site: covered for certain (model/protection.py)
+        guarded = armed_on_site(scenario)
+        response[guarded] = t_site
+        on = guarded.reshape(-1)
+        ku[:, on], du[:, on], au[:, on] = kc[:, on], dc[:, on], ac[:, on]
     resources = np.array([min(t.patrol_teams, n_sites) for t in teams], dtype=np.int64)
     idle = tuple(max(0, t.patrol_teams - n_sites) for t in teams)
     game = SecurityGame(
@@ -327,6 +337,8 @@ class SiteExplanation:
     defender_uncovered: tuple[float, ...]
     attacker_covered: tuple[float, ...]
     attacker_uncovered: tuple[float, ...]
+    armed_on_site: tuple[float, ...] = ()  # protection / partner-force officers, per slot
+    protection: tuple[str, ...] = ()       # who they are ("British Transport Police", ...)
 
 
 def explain_site(scenario: Scenario, site_id: str, *,
@@ -357,4 +369,8 @@ def explain_site(scenario: Scenario, site_id: str, *,
               for k in range(g.n_types)),
         mix(g.defender_covered), mix(g.defender_uncovered),
         mix(g.attacker_covered), mix(g.attacker_uncovered),
+        tuple(float(x) for x in protection_officers(scenario)[:, i]),
+        tuple(f"{p.unit or p.force} ({p.officers}"
+              + (f", {', '.join(p.slots)})" if p.slots else ", around the clock)")
+              for p in scenario.protection if p.site_id == site.id),
     )
