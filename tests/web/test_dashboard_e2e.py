@@ -65,7 +65,7 @@ def _sign_in(page: object, name: str) -> None:
     page.fill("#login-name", name)  # type: ignore[attr-defined]
     page.fill("#login-password", PASSWORD)  # type: ignore[attr-defined]
     page.click("#login-btn")  # type: ignore[attr-defined]
-    page.wait_for_selector("#map-svg circle.site")  # type: ignore[attr-defined]
+    page.wait_for_selector("#map path.cw-site")  # type: ignore[attr-defined]
 
 
 def test_plan_approve_and_download_roster(server: str, browser: object,
@@ -80,20 +80,38 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     page.goto(server + "/")
     assert "OFFICIAL-SENSITIVE" in page.inner_text("#marking-top")
 
-    # a planner runs a plan; the map colours sites by coverage and shows ARV posts
+    # a planner runs a plan; the map draws the 33 borough boundaries and the Thames,
+    # colours sites by coverage and shows ARV posts and response-time cells
     _sign_in(page, "planner")
-    assert page.locator("#map-svg circle.site").count() > 100
+    assert page.locator("#map path.cw-site").count() > 100
+    assert page.locator("#map path.cw-zone").count() == 33
     page.click("#run-plan")
     page.wait_for_function(
         "document.querySelector('#plan-status').textContent.includes('done')", timeout=60_000)
-    page.wait_for_selector("#arv-posts rect.arv")
-    assert page.locator("#cells rect").count() > 50
-    fills = page.eval_on_selector_all("#map-svg circle.site",
+    page.wait_for_selector("#map .cw-arv")
+    page.wait_for_function("window.cwMapView && document.querySelector('.cw-legend')")
+    assert page.locator("#map path.cw-zone").count() == 33
+    assert page.locator(".leaflet-control-scale-line").count() == 1
+    assert "Crown copyright" in page.inner_text(".leaflet-control-attribution")
+    assert "Minutes from call to armed help" in page.inner_text(".cw-legend")
+    fills = page.eval_on_selector_all("#map path.cw-site",
                                       "e => e.map(c => c.getAttribute('fill'))")
-    assert len(set(fills)) > 3 and all(f.startswith("hsl(") for f in fills)
+    assert len(set(fills)) > 3 and all(f.startswith("#") for f in fills)
     assert "coverage" in page.inner_text("#site-list")
+    # hover details on a borough
+    page.hover("#map path.cw-zone >> nth=0", force=True)
+    page.wait_for_selector(".leaflet-tooltip")
+    assert "call to armed help" in page.inner_text(".leaflet-tooltip")
+    zoom = page.evaluate("window.cwMapView.map.getZoom()")
+    page.click(".leaflet-control-zoom-in")
+    page.wait_for_function(f"window.cwMapView.map.getZoom() > {zoom}")
+    page.click(".leaflet-control-zoom-out")
+    shot = (SCREENSHOTS or tmp_path) / "dashboard-map.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.locator("#map").screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
     page.select_option("#slot", index=0)
-    assert page.locator("#map-svg circle.site").count() > 100
+    assert page.locator("#map path.cw-site").count() > 100
 
     # what-if: more officers, re-plan and compare
     page.fill("#whatif-officers", "300")

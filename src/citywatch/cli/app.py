@@ -7,6 +7,7 @@ import sys
 import typer
 
 from citywatch import __version__
+from citywatch.cli import basemap as basemap_cmd
 from citywatch.cli import game as game_cmd
 from citywatch.cli import plan as plan_cmd
 from citywatch.cli import respond as respond_cmd
@@ -34,6 +35,7 @@ for _name in ("simulate", "compare", "whatif", "capacity", "sweep", "report"):
 app.add_typer(game_cmd.app, name="game")
 app.command("serve")(serve_cmd.serve)
 app.add_typer(serve_cmd.app, name="audit")
+app.add_typer(basemap_cmd.app, name="basemap")
 
 
 @app.command()

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from citywatch.cli._common import console, load, print_json
+from citywatch.cli._run import run_long, writing
 
 
 def plan(
@@ -33,7 +34,7 @@ def plan(
     json_out: Annotated[bool, typer.Option("--json", help="Print the full plan as JSON.")]
     = False,
     out: Annotated[Path | None, typer.Option(
-        help="Write plan.json, coverage.csv and sites.geojson into this folder.")] = None,
+        help="Write plan.json, coverage.csv, sites.geojson and zones.geojson here.")] = None,
     max_site_coverage: Annotated[float | None, typer.Option(
         help="Policy: cap on any site's coverage in a slot (0..1).")] = None,
     zone_min_teams: Annotated[float | None, typer.Option(
@@ -69,18 +70,23 @@ def plan(
             msg = f"`--require` must look like SITE=COVERAGE, got {item!r}"
             raise ScenarioError(msg)
     policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
-    p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy,
-                  arv=arv, arv_time_limit=arv_time_limit)
-    written = write_plan(p, out) if out is not None else []
+    if roster_days is not None and roster_days < 1:
+        msg = f"`--roster-days` must be >= 1, got {roster_days}"
+        raise ScenarioError(msg)
+    p = run_long(lambda: make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam,
+                                   policy=policy, arv=arv, arv_time_limit=arv_time_limit),
+                 what="plan:")
+    with writing("plan"):
+        written = write_plan(p, out) if out is not None else []
     if roster_days is not None:
         from citywatch.schedule import roster_from_plan
         from citywatch.schedule.export import export_roster
 
-        if roster_days < 1:
-            msg = f"`--roster-days` must be >= 1, got {roster_days}"
-            raise ScenarioError(msg)
-        roster = roster_from_plan(p, days=roster_days, seed=seed)
-        written += export_roster(roster, (out or Path("plan")) / "roster")
+        roster = run_long(lambda: roster_from_plan(p, days=roster_days, seed=seed),
+                          what="roster:", nothing_written="the plan was written, no roster"
+                          if written else "nothing was written")
+        with writing("roster"):
+            written += export_roster(roster, (out or Path("plan")) / "roster")
     if json_out:
         print_json(p.to_dict())
         return

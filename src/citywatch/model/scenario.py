@@ -18,6 +18,7 @@ __all__ = [
     "SITE_CATEGORIES",
     "AttackerType",
     "Bounds",
+    "MultiPolygonCoords",
     "PayoffParameters",
     "Scenario",
     "Site",
@@ -32,6 +33,10 @@ SITE_CATEGORIES = (
     "worship", "market", "museum", "entertainment", "park", "other",
 )
 STANDBY_KINDS = ("police_station", "base", "junction", "other")
+
+#: GeoJSON MultiPolygon coordinates: polygons, each a tuple of rings (the first the outer
+#: boundary, the rest holes), each ring a tuple of ``(lon, lat)`` points.
+MultiPolygonCoords = tuple[tuple[tuple[tuple[float, float], ...], ...], ...]
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,11 @@ class Site:
 
 @dataclass(frozen=True)
 class Zone:
-    """A borough or district, with its residents and centroid (and polygon if known)."""
+    """A borough or district, with its residents and centroid (and boundary if known).
+
+    ``polygon`` is the zone's boundary as GeoJSON MultiPolygon coordinates, or ``None``
+    when the scenario gives only centroids and areas.
+    """
 
     id: str
     name: str
@@ -86,7 +95,7 @@ class Zone:
     lon: float
     area_km2: float
     inner: bool = False
-    polygon: tuple[tuple[float, float], ...] | None = None  # (lon, lat) ring
+    polygon: MultiPolygonCoords | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +182,13 @@ class Bounds:
 
 @dataclass(frozen=True)
 class Scenario:
-    """Everything a plan depends on; build with `load_scenario` or `citywatch.data.london`."""
+    """Everything a plan depends on; build with `load_scenario` or `citywatch.data.london`.
+
+    ``boundary_attribution`` is the credit the zone boundaries' licence requires on every
+    map drawn from them (empty when the scenario has none); ``basemap`` is the GeoJSON
+    text of the background the maps draw (roads, water, boundaries; see
+    `citywatch.geo.basemap`), or empty.
+    """
 
     name: str
     version: str
@@ -189,6 +204,8 @@ class Scenario:
     postures: PostureTable = field(default_factory=default_postures)
     travel: TravelModel = field(default_factory=TravelModel)
     payoffs: PayoffParameters = field(default_factory=PayoffParameters)
+    boundary_attribution: str = ""
+    basemap: str = field(default="", repr=False)
 
     @property
     def slot_names(self) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from citywatch.errors import (
 from citywatch.store.db import connect, session_factory
 from citywatch.web import services
 from citywatch.web.deps import authorize
-from citywatch.web.routers import audit, auth, plans, rosters, scenarios, users
+from citywatch.web.routers import audit, auth, maps, plans, rosters, scenarios, users
 from citywatch.web.schemas import MARKING
 from citywatch.web.security import PUBLIC, allow
 from citywatch.web.settings import Settings
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     services.resume_jobs(sessions, pool.submit)
 
     for router in (auth.router, users.router, scenarios.router, plans.router,
-                   rosters.router, audit.router):
+                   rosters.router, audit.router, maps.router):
         app.include_router(router)
 
     status = {ScenarioError: 422, GameError: 422, TravelTimeError: 422, RosterError: 409,

@@ -1,8 +1,7 @@
-// CityWatch dashboard: vanilla JS, no external assets (works fully offline).
+// CityWatch dashboard: vanilla JS and the vendored Leaflet (static/vendor), no external assets.
 "use strict";
 const state = { token: null, role: null, scenario: null, plan: null, roster: null };
 const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
 
 async function api(method, path, body) {
   const opts = { method, headers: { Authorization: "Bearer " + state.token } };
@@ -119,90 +118,36 @@ function renderPlan() {
   draw();
 }
 
-function coverageColour(c) {
-  // red (0) → yellow (0.5) → green (1)
-  const h = 120 * Math.max(0, Math.min(1, c));
-  return "hsl(" + h + ",70%,45%)";
+const maps = {};  // map data by "plan:<id>" or "scenario:<id>:<version>"
+
+async function mapData(key, path) {
+  if (!maps[key]) maps[key] = await getJSON(path);
+  return maps[key];
+}
+
+async function drawMap() {
+  const sc = state.scenario;
+  if (!sc) return;
+  const plan = state.plan && state.plan.status === "done" ? state.plan : null;
+  const key = plan ? "plan:" + plan.id : "scenario:" + sc.id + ":" + sc.version;
+  const data = await mapData(key, plan ? "/api/plans/" + plan.id + "/map"
+    : "/api/scenarios/" + sc.id + "/map?version=" + sc.version);
+  const slot = Math.max(0, data.slots.indexOf($("slot").value));
+  if (state.mapView && state.mapKey === key) { state.mapView.setSlot(slot); return; }
+  if (state.mapView) state.mapView.map.remove();
+  state.mapKey = key;
+  state.mapView = CityMap.draw($("map"), data, { slot });
+  window.cwMapView = state.mapView;  // for the end-to-end test
 }
 
 function draw() {
   const sc = state.scenario;
   if (!sc) return;
+  drawMap().catch((e) => { $("plan-status").textContent = "Map failed: " + e.message; });
   const slot = $("slot").value;
-  const b = sc.bounds;
-  const k = Math.cos(((b.min_lat + b.max_lat) / 2) * Math.PI / 180);
-  const W = 900, H = Math.round(W * (b.max_lat - b.min_lat) / ((b.max_lon - b.min_lon) * k));
-  const x = (lon) => ((lon - b.min_lon) / (b.max_lon - b.min_lon)) * W;
-  const y = (lat) => H - ((lat - b.min_lat) / (b.max_lat - b.min_lat)) * H;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 " + W + " " + H);
-  svg.setAttribute("id", "map-svg");
-  const el = (name, attrs, parent) => {
-    const e = document.createElementNS(SVG, name);
-    for (const [a, v] of Object.entries(attrs)) e.setAttribute(a, v);
-    (parent || svg).appendChild(e);
-    return e;
-  };
   const plan = state.plan && state.plan.status === "done" ? state.plan.result : null;
   const cov = {}, resp = plan ? plan.response_minutes[slot] || {} : {};
   if (plan) for (const row of plan.coverage) if (row.slot === slot) cov[row.site] = row.coverage;
-  // response-time cells: each cell takes the expected response minutes of its nearest site
-  if (plan) {
-    const cells = el("g", { id: "cells", opacity: 0.35 });
-    const nx = 45, ny = Math.max(10, Math.round(nx * H / W)), cw = W / nx, ch = H / ny;
-    const pts = sc.sites.map((s) => [x(s.lon), y(s.lat), resp[s.id]]);
-    for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
-      const cx = (i + 0.5) * cw, cy = (j + 0.5) * ch;
-      let best = Infinity, m = null;
-      for (const [px, py, mins] of pts) {
-        const d = (px - cx) ** 2 + (py - cy) ** 2;
-        if (d < best) { best = d; m = mins; }
-      }
-      if (m === null || m === undefined || best > (W / 8) ** 2) continue;
-      const t = Math.max(0, Math.min(1, (m - 4) / 16));
-      el("rect", { x: i * cw, y: j * ch, width: cw + 0.5, height: ch + 0.5,
-        fill: "hsl(" + (210 - 210 * t) + ",60%," + (80 - 25 * t) + "%)" }, cells)
-        .appendChild(document.createElementNS(SVG, "title")).textContent = m.toFixed(1) + " min response";
-    }
-  }
-  const zones = el("g", { id: "zones" });
-  for (const z of sc.zones) {
-    el("circle", { cx: x(z.lon), cy: y(z.lat), r: 2, fill: "#7f8c8d" }, zones);
-    const t = el("text", { x: x(z.lon) + 3, y: y(z.lat) - 3, "font-size": 9, fill: "#566573" }, zones);
-    t.textContent = z.name;
-  }
-  const maxPeople = Math.max(1, ...sc.sites.map((s) => s.people[slot] || 0));
-  const sites = el("g", { id: "sites" });
-  const order = [...sc.sites].sort((a, b2) => (b2.people[slot] || 0) - (a.people[slot] || 0));
-  for (const s of order) {
-    const c = cov[s.id];
-    const r = 2 + 16 * Math.sqrt((s.people[slot] || 0) / maxPeople);
-    const circle = el("circle", { cx: x(s.lon), cy: y(s.lat), r: r.toFixed(2), class: "site",
-      "data-site": s.id, fill: c === undefined ? "#95a5a6" : coverageColour(c),
-      "fill-opacity": 0.8, stroke: "#222", "stroke-width": 0.5 }, sites);
-    const title = document.createElementNS(SVG, "title");
-    title.textContent = s.name + ": " + Math.round(s.people[slot] || 0) + " people" +
-      (c === undefined ? "" : ", coverage " + c.toFixed(2)) +
-      (resp[s.id] === undefined ? "" : ", response " + resp[s.id].toFixed(1) + " min");
-    circle.appendChild(title);
-  }
-  if (plan) {
-    const posts = el("g", { id: "arv-posts" });
-    const byId = Object.fromEntries(sc.standby.map((p) => [p.id, p]));
-    for (const pid of plan.arv_posts[slot] || []) {
-      const p = byId[pid];
-      if (!p) continue;
-      const sq = el("rect", { x: x(p.lon) - 4, y: y(p.lat) - 4, width: 8, height: 8,
-        fill: "#1f3a93", stroke: "#fff", "stroke-width": 1, class: "arv" }, posts);
-      const title = document.createElementNS(SVG, "title");
-      title.textContent = "ARV post: " + p.name;
-      sq.appendChild(title);
-    }
-  }
-  const mark = el("text", { x: W - 6, y: 14, "text-anchor": "end", "font-size": 12,
-    "font-weight": "bold", fill: "#b00020" });
-  mark.textContent = "OFFICIAL-SENSITIVE";
-  $("map").replaceChildren(svg);
   // ranked list
   const list = $("site-list");
   list.innerHTML = "";
