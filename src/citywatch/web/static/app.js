@@ -136,7 +136,8 @@ async function drawMap() {
   if (state.mapView && state.mapKey === key) { state.mapView.setSlot(slot); return; }
   if (state.mapView) state.mapView.map.remove();
   state.mapKey = key;
-  state.mapView = CityMap.draw($("map"), data, { slot });
+  state.mapView = CityMap.draw($("map"), data, { slot, legend: false });
+  $("map-legend").innerHTML = CityMap.legendHTML(data);
   window.cwMapView = state.mapView;  // for the end-to-end test
 }
 
