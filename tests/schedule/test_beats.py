@@ -13,7 +13,8 @@ from citywatch.geo.distance import haversine_m
 from citywatch.model.payoffs import build_game
 from citywatch.model.scenario import Scenario
 from citywatch.schedule.beats import STATIC, TOUR, candidate_beats, sample_beats, solve_beats
-from citywatch.schedule.roster import check_working_time, make_beat_roster
+from citywatch.schedule.roster import make_beat_roster
+from citywatch.schedule.working_time import check_working_time
 
 
 @pytest.fixture(scope="module")

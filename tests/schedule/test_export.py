@@ -21,7 +21,9 @@ from citywatch.schedule.export import (
     ROSTER_COLUMNS,
     export_roster,
 )
-from citywatch.schedule.roster import Roster, WorkingTimeRules, make_roster
+from citywatch.schedule.missions import Roster
+from citywatch.schedule.roster import make_roster
+from citywatch.schedule.teams import WorkingTimeRules
 
 COVERAGE = np.array([[0.9, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0],
                      [0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 1.0]])

@@ -19,15 +19,11 @@ from citywatch.model.io import load_scenario
 from citywatch.model.payoffs import build_game
 from citywatch.model.scenario import Scenario
 from citywatch.plan import best_responses
-from citywatch.schedule.roster import (
-    Forbid,
-    Pin,
-    WorkingTimeRules,
-    _override_coverage,
-    check_working_time,
-    make_roster,
-    predictability,
-)
+from citywatch.schedule.overrides import Forbid, Pin, _override_coverage
+from citywatch.schedule.predictability import predictability
+from citywatch.schedule.roster import make_roster
+from citywatch.schedule.teams import WorkingTimeRules
+from citywatch.schedule.working_time import check_working_time
 
 COVERAGE = np.array([[0.9, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0],
                      [0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 1.0]])

@@ -11,7 +11,7 @@ import typer
 
 from citywatch.cli._common import console, load
 from citywatch.errors import GameError
-from citywatch.schedule.roster import Forbid, Pin
+from citywatch.schedule.overrides import Forbid, Pin
 
 #: Days of roster needed before the CLI warns about routine-looking sites.
 ROUTINE_MIN_DAYS = 28
@@ -71,7 +71,8 @@ def roster(
     """Sample a roster from the plan and write roster.csv, coverage.csv and the exports."""
     from citywatch.plan import make_plan
     from citywatch.schedule.export import FORMATS, export_roster, read_plan_coverage
-    from citywatch.schedule.roster import make_roster, predictability, roster_from_plan
+    from citywatch.schedule.predictability import predictability
+    from citywatch.schedule.roster import make_roster, roster_from_plan
 
     formats = [f.strip().lower() for f in format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]

@@ -38,6 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from citywatch.errors import Problem, ScenarioError
 from citywatch.geo.polygon import multipolygon_bounds
+from citywatch.model.attacks import parse_attack_type
+from citywatch.model.casualties import burst_and_rate, default_casualty_parameters
 from citywatch.model.force import Force, Shift
 from citywatch.model.scenario import (
     SITE_CATEGORIES,
@@ -128,16 +130,73 @@ class _PayoffsIn(_Strict):
 
 
 class _AttackerIn(_Strict):
+    """An attack type; casualty fields left out come from the calibrated model for `kind`."""
+
     id: str = Field(min_length=1)
     name: str
     prior: float = Field(ge=0, le=1)
-    initial_casualties: float = Field(ge=0)
-    casualties_per_minute: float = Field(ge=0)
-    people_cap: float = Field(ge=0, le=1)
+    kind: str = ""
+    initial_casualties: float | None = Field(default=None, ge=0)
+    casualties_per_minute: float | None = Field(default=None, ge=0)
+    people_cap: float = Field(default=1.0, ge=0, le=1)
+    crowd_exponent: float | None = Field(default=None, ge=0, le=1.5)
+    reference_people: float | None = Field(default=None, gt=0)
+    targets: float | None = Field(default=None, ge=1)
     interdiction: float = Field(ge=0, le=1)
     capture_penalty: float = Field(ge=0)
     hardening_effect: float = Field(ge=0, le=1)
     description: str = ""
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v:
+            try:
+                parse_attack_type(v)
+            except ScenarioError as err:
+                raise ValueError(str(err)) from None
+        return v
+
+    def resolve(self) -> AttackerType:
+        """The attacker type, calibrated values filling what the file leaves out.
+
+        A file that sets the curve by hand (``initial_casualties`` and
+        ``casualties_per_minute``) without ``crowd_exponent`` keeps the crowd-blind
+        curve (``crowd_exponent = 0``); one that leaves them out takes burst, rate,
+        exponent and reference crowd from the calibrated model for `kind` (default: the
+        id, when it names an attack type).
+        """
+        data = self.model_dump()
+        kind = self.kind
+        if not kind:
+            try:
+                parse_attack_type(self.id)
+                kind = self.id
+            except ScenarioError:
+                kind = ""
+        hand_set = self.initial_casualties is not None and self.casualties_per_minute is not None
+        if not hand_set:
+            if not kind:
+                msg = (f"attacker `{self.id}`: give `kind` (an attack type such as "
+                       f"'vehicle+bladed') or both `initial_casualties` and "
+                       f"`casualties_per_minute`")
+                raise ValueError(msg)
+            params = default_casualty_parameters()
+            burst, rate = burst_and_rate(kind, params)
+            if data["initial_casualties"] is None:
+                data["initial_casualties"] = burst
+            if data["casualties_per_minute"] is None:
+                data["casualties_per_minute"] = rate
+            if data["crowd_exponent"] is None:
+                data["crowd_exponent"] = params.crowd_exponent
+            if data["reference_people"] is None:
+                data["reference_people"] = params.reference_people
+        data["kind"] = kind
+        if data["crowd_exponent"] is None:
+            data["crowd_exponent"] = 0.0
+        if data["reference_people"] is None:
+            data["reference_people"] = 1000.0
+        return AttackerType(**data)
 
 
 class _BoundsIn(_Strict):
@@ -490,7 +549,13 @@ def load_scenario(path: str | Path) -> Scenario:
     ids = [a.id for a in spec.attackers]
     if len(set(ids)) != len(ids):
         problems.append(Problem(f, "attackers.id", ids, "unique attacker ids"))
-    attackers = tuple(AttackerType(**a.model_dump()) for a in spec.attackers)
+    attackers_list = []
+    for a in spec.attackers:
+        try:
+            attackers_list.append(a.resolve())
+        except ValueError as err:
+            problems.append(Problem(f, f"attackers.{a.id}", a.kind, str(err)))
+    attackers = tuple(attackers_list)
 
     fs = spec.force
     if fs.committed_officers > fs.officers:
@@ -793,10 +858,11 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
               f"symbolic_weight = {scenario.payoffs.symbolic_weight!r}", ""]
     for a in scenario.attackers:
         lines.append("[[attackers]]")
-        for k in ("id", "name", "prior", "initial_casualties", "casualties_per_minute",
-                  "people_cap", "interdiction", "capture_penalty", "hardening_effect",
-                  "description"):
-            lines.append(f"{k} = {_toml_value(getattr(a, k))}")
+        for k in ("id", "name", "prior", "kind", "initial_casualties", "casualties_per_minute",
+                  "people_cap", "crowd_exponent", "reference_people", "targets",
+                  "interdiction", "capture_penalty", "hardening_effect", "description"):
+            if getattr(a, k) is not None:
+                lines.append(f"{k} = {_toml_value(getattr(a, k))}")
         lines.append("")
     (out / "scenario.toml").write_text("\n".join(lines), encoding="utf-8")
     _write_postures(scenario.postures, out / "threat_levels.toml")

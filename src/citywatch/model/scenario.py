@@ -115,12 +115,20 @@ class StandbyPoint:
 class AttackerType:
     """A kind of attack, with its prior and casualty model.
 
-    Casualties (killed and seriously injured) of an attack stopped by armed officers
-    after ``T`` minutes: ``min(people_cap * people, initial_casualties +
-    casualties_per_minute * T) * (1 - hardening_effect * site.hardening)``.
-    ``interdiction`` is the probability that an armed team already on site stops the
-    attack before it causes harm (spotting hostile reconnaissance, confronting the
-    attacker at once); ``capture_penalty`` is what being stopped costs the attacker.
+    Casualties (killed and injured) of an attack stopped by armed officers after ``T``
+    minutes, with ``P`` people present (``min(P, targets)`` in its reach when the attack
+    is aimed at ``targets`` people; `citywatch.model.casualties`)::
+
+        K = min(people_cap · P, (P / reference_people)^crowd_exponent
+                                · (initial_casualties + casualties_per_minute · T))
+            · (1 − hardening_effect · site.hardening)
+
+    ``crowd_exponent = 0`` gives the older crowd-blind curve. ``kind`` is the attack
+    type (``"bladed"``, ``"vehicle+bladed"``) the calibrated defaults came from (empty
+    for a curve set by hand). ``interdiction`` is the probability that an armed team
+    already on site stops the attack before it causes harm (spotting hostile
+    reconnaissance, confronting the attacker at once); ``capture_penalty`` is what
+    being stopped costs the attacker.
     """
 
     id: str
@@ -133,6 +141,10 @@ class AttackerType:
     capture_penalty: float
     hardening_effect: float
     description: str = ""
+    kind: str = ""
+    crowd_exponent: float = 0.0
+    reference_people: float = 1000.0
+    targets: float | None = None
 
 
 @dataclass(frozen=True)

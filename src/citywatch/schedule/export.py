@@ -20,7 +20,9 @@ import numpy.typing as npt
 
 from citywatch.errors import GameError, ScenarioError, require
 from citywatch.model.scenario import Scenario
-from citywatch.schedule.roster import Mission, Roster, check_working_time, predictability
+from citywatch.schedule.missions import Mission, Roster
+from citywatch.schedule.predictability import predictability
+from citywatch.schedule.working_time import check_working_time
 
 __all__ = [
     "COVERAGE_COLUMNS",
