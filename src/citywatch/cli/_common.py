@@ -17,6 +17,30 @@ console = Console(highlight=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, emoji=False)
 
 
+def _hide_flag_types() -> None:
+    """Plain flags take no value: show no ``<bool>`` type beside them in ``--help``.
+
+    Recent typer prints every option's type, flags included; there is no setting for
+    it, so the one method that renders the type column learns to skip flags.
+    """
+    try:
+        from typer.core import TyperOption
+    except ImportError:  # an older typer, which never printed it
+        return
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_skips_flags", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else original(self, ctx)
+
+    display_type_rich._skips_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
+
+
 def fail(message: str) -> NoReturn:
     """Print a one-line error to stderr and exit with status 2."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
