@@ -3,42 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _cli import assert_clean_error
-from _cli import run as run_cli
+from _cli import assert_clean_error, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-# Until the lead registers the commands in cli/app.py, run them through the same app
-# and entry point with the two commands added.
-_SHIM = """
-import sys
-from citywatch.cli.app import app, main
-from citywatch.cli import respond as r
-if "respond" not in {c.name for c in app.registered_commands}:
-    app.command("respond")(r.respond)
-    app.command("dispatch")(r.dispatch)
-sys.argv[0] = "citywatch"
-main()
-"""
-
-
-def _registered() -> bool:
-    from citywatch.cli.app import app
-
-    return "respond" in {c.name for c in app.registered_commands}
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    if _registered():
-        return run_cli(*args)
-    return subprocess.run([sys.executable, "-c", _SHIM, *args], capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_respond_tiny_json(tiny_dir: Path) -> None:

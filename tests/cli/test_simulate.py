@@ -17,12 +17,6 @@ KEYS = ("expected_casualties_per_attack", "median_minutes_to_armed_intervention"
         "p90_minutes_to_armed_intervention")
 
 
-def registered() -> bool:
-    from citywatch.cli.app import app
-
-    return any(c.name == "whatif" for c in app.registered_commands)
-
-
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
     """The commands on an app of their own (the main app registers the same functions)."""
@@ -99,7 +93,6 @@ def test_whatif_and_capacity_text(app: typer.Typer, tiny_dir: Path, tmp_path: Pa
     assert code == 0 and (tmp_path / "cap.svg").exists() and "+40" in out
 
 
-@pytest.mark.skipif(not registered(), reason="commands not yet registered in cli/app.py")
 @pytest.mark.parametrize(("args", "needle"), [
     (["whatif", "--event", "nowhere,20-24,100"], "`site`"),
     (["whatif", "--event", "oops"], "`event`"),
@@ -114,7 +107,6 @@ def test_bad_input_is_one_line_exit_2(args: list[str], needle: str) -> None:
     assert "Traceback" not in proc.stderr and needle in proc.stderr
 
 
-@pytest.mark.skipif(not registered(), reason="commands not yet registered in cli/app.py")
 def test_whatif_london_default_runs() -> None:
     proc = subprocess.run([sys.executable, "-m", "citywatch", "whatif", "--add-officers", "600",
                            "-n", "200000", "--seed", "1", "--json"],

@@ -56,6 +56,12 @@ def test_bare_int_resources_and_default_groups() -> None:
     (lambda d: d.update(extra=1), "unknown field"),
     (lambda d: d["attacker_types"][0]["attacker"].update(covered=[-1, "x", -1]),
      "attacker.covered[1]` must be a number"),
+    (lambda d: d["attacker_types"][0]["attacker"].update(covered=[-1, -1, True]),
+     "attacker.covered[2]` must be a number"),
+    (lambda d: d["attacker_types"][1]["defender"].update(uncovered=[-1, float("-inf"), -1]),
+     "defender.uncovered[1]` must be finite"),
+    (lambda d: d["attacker_types"][1]["defender"].update(uncovered=[-1, -10 ** 400, -1]),
+     "defender.uncovered[1]` must be finite"),
 ])
 def test_invalid_games_name_the_field(mutate, needle: str) -> None:  # type: ignore[no-untyped-def]
     data = _valid()
@@ -63,6 +69,15 @@ def test_invalid_games_name_the_field(mutate, needle: str) -> None:  # type: ign
     with pytest.raises(GameError) as info:
         game_from_dict(data)
     assert needle in str(info.value)
+
+
+def test_pretty_and_compact_files_hold_the_same_game(tmp_path: Path) -> None:
+    game = random_game(targets=7, types=2, resources=2, seed=1)
+    compact = save_game(game, tmp_path / "c.json")
+    pretty = save_game(game, tmp_path / "p.json", pretty=True)
+    assert "\n" not in compact.read_text() and "\n  " in pretty.read_text()
+    assert json.loads(compact.read_text()) == json.loads(pretty.read_text()) == json.loads(
+        json.dumps(game_to_dict(game)))
 
 
 def test_missing_and_malformed_file(tmp_path: Path) -> None:

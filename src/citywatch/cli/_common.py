@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
 
+from citywatch._json import dumps
 from citywatch.errors import ScenarioError
-from citywatch.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    from citywatch.model.scenario import Scenario
 
 console = Console(highlight=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, emoji=False)
@@ -75,6 +77,6 @@ def load(scenario: str, *, threat: str | None = None, officers: int | None = Non
     return sc
 
 
-def print_json(data: Any) -> None:
-    """Print JSON to stdout without rich markup."""
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+def print_json(data: Any, *, pretty: bool = True) -> None:
+    """Print JSON to stdout without rich markup: indented, or compact (``pretty=False``)."""
+    sys.stdout.write(dumps(data, pretty=pretty) + "\n")

@@ -26,7 +26,8 @@ def solve(
     = None,
     lam: Annotated[float | None, typer.Option("--lambda", help="QR rationality (with qr).")]
     = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (compact).")] = False,
+    pretty: Annotated[bool, typer.Option(help="Indent the JSON.")] = False,
 ) -> None:
     """Solve a game file and print its equilibrium."""
     from citywatch.games.io import equilibrium_to_dict, load_game
@@ -44,7 +45,7 @@ def solve(
         eq = solve_sse(game, method=method, time_limit=time_limit)
     data = equilibrium_to_dict(game, eq)
     if json_out:
-        print_json(data)
+        print_json(data, pretty=pretty)
         return
     labels = game.target_labels or tuple(str(t) for t in range(game.n_targets))
     status = "optimal" if eq.optimal else f"gap {eq.gap:.3g}"
@@ -73,6 +74,7 @@ def random(
     covariance: Annotated[float, typer.Option(help="Covariance in [-1, 0] (covariance "
                                                    "generator).")] = 0.0,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    pretty: Annotated[bool, typer.Option(help="Indent the JSON (default: compact).")] = False,
 ) -> None:
     """Write a random game (the security-games literature's generators)."""
     from citywatch.games.io import save_game
@@ -84,7 +86,7 @@ def random(
             raise GameError(msg)
     game = random_game(targets=targets, types=types, resources=resources, groups=groups,
                        generator=generator, covariance=covariance, seed=seed)
-    save_game(game, out)
+    save_game(game, out, pretty=pretty)
     console.print(f"wrote {out}: {targets} targets, {types} type(s), {groups} group(s)")
 
 
@@ -95,6 +97,7 @@ def export(
     = "london",
     threat: Annotated[str | None, typer.Option(help="Threat level.")] = None,
     officers: Annotated[int | None, typer.Option(help="Armed officers.")] = None,
+    pretty: Annotated[bool, typer.Option(help="Indent the JSON (default: compact).")] = False,
 ) -> None:
     """Write the game a scenario induces, so any tool can re-solve a plan."""
     from citywatch.games.io import save_game
@@ -102,7 +105,7 @@ def export(
 
     sc = load(scenario, threat=threat, officers=officers)
     built = build_game(sc)
-    save_game(built.game, out)
+    save_game(built.game, out, pretty=pretty)
     g = built.game
     console.print(f"wrote {out}: {g.n_targets} targets ((site, slot) pairs), {g.n_types} "
                   f"attacker types, teams per slot {g.resources.tolist()}")

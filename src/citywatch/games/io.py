@@ -15,15 +15,13 @@ Optional ``"group_names"`` names the groups. Every error names the field at faul
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from citywatch._json import JSONDecodeError, loads, write_json
 from citywatch.errors import GameError
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.model.game import SecurityGame
@@ -31,16 +29,33 @@ from citywatch.model.game import SecurityGame
 __all__ = ["equilibrium_to_dict", "game_from_dict", "game_to_dict", "load_game", "save_game"]
 
 
-def _numbers(field: str, value: object, size: int | None) -> list[float]:
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _numbers(field: str, value: object, size: int | None) -> list[float] | np.ndarray:
     if not isinstance(value, list):
         msg = f"`{field}` must be a list of numbers, got {type(value).__name__}"
         raise GameError(msg)
+    if set(map(type, value)) <= _NUMBER_TYPES:  # fast path: plain numbers (no bools)
+        try:
+            arr = np.array(value, dtype=np.float64)
+        except OverflowError:
+            arr = None
+        if arr is not None and np.isfinite(arr).all():
+            if size is not None and arr.size != size:
+                msg = f"`{field}` must have {size} entries (one per target), got {arr.size}"
+                raise GameError(msg)
+            return arr
     out = []
     for i, v in enumerate(value):
         if isinstance(v, bool) or not isinstance(v, int | float):
             msg = f"`{field}[{i}]` must be a number, got {v!r}"
             raise GameError(msg)
-        if not math.isfinite(v):
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:  # an integer beyond float's range
+            finite = False
+        if not finite:
             msg = f"`{field}[{i}]` must be finite, got {v!r}"
             raise GameError(msg)
         out.append(float(v))
@@ -166,31 +181,21 @@ def load_game(path: str | Path) -> SecurityGame:
     """Read a game JSON file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()
     except FileNotFoundError:
         msg = f"game file not found: {str(path)!r}"
         raise GameError(msg) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
+        data = loads(text)
+    except JSONDecodeError as err:
         msg = f"{path}: not valid JSON ({err})"
         raise GameError(msg) from None
     return game_from_dict(data)
 
 
-def save_game(game: SecurityGame, path: str | Path) -> Path:
-    """Write a game JSON file atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(game_to_dict(game), fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+def save_game(game: SecurityGame, path: str | Path, *, pretty: bool = False) -> Path:
+    """Write a game JSON file atomically: compact, or indented with `pretty`."""
+    return write_json(path, game_to_dict(game), pretty=pretty)
 
 
 def equilibrium_to_dict(game: SecurityGame, eq: Equilibrium) -> dict[str, Any]:
