@@ -20,6 +20,7 @@ from citywatch.games.equilibrium import Equilibrium, best_responses
 from citywatch.games.policy import LinearConstraint, PolicyEquilibrium
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
+from citywatch.progress import stage
 
 __all__ = [
     "ATTACKER_MODELS",
@@ -291,21 +292,27 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     notes: list[str] = []
     arv_plan: dict[str, Any] | None = None
     if arv == "greedy":
-        built = build_game(scenario)
+        with stage("payoffs of every site and slot"):
+            built = build_game(scenario)
         notes.append("ARV posts placed greedily for the least people-weighted expected "
                      "response time.")
     elif arv == "sequential":
         from citywatch.response.joint import sequential_posts
 
-        built = build_game(scenario, arv_posts=sequential_posts(scenario))
+        with stage("ARV posts: maximal covering (MCLP)"):
+            posts = sequential_posts(scenario)
+        with stage("payoffs of every site and slot"):
+            built = build_game(scenario, arv_posts=posts)
         notes.append("ARV posts placed first by maximal covering (MCLP, 8-minute standard), "
                      "then the patrols planned (the sequential plan).")
     else:
         from citywatch.response.joint import joint_plan
 
-        jp = joint_plan(scenario, time_limit=arv_time_limit)
+        with stage("ARV posts: joint search with the patrols", limit_s=arv_time_limit):
+            jp = joint_plan(scenario, time_limit=arv_time_limit)
         arv_plan = jp.to_dict()
-        built = build_game(scenario, arv_posts=jp.arv_posts)
+        with stage("payoffs of every site and slot"):
+            built = build_game(scenario, arv_posts=jp.arv_posts)
         proof = ("proven optimal" if jp.optimal else
                  f"within {jp.expected_loss - jp.bound:.3g} of the optimum (proven bound)")
         notes.append(f"ARV posts chosen jointly with the patrols ({jp.method} search, "
@@ -333,7 +340,8 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     if attacker == "mixture" and policy is not None and policy.active:
         from citywatch.games.policy import solve_with_policy
 
-        policy_result = solve_with_policy(game.mixture(), policy_rows)
+        with stage("mixture solve under the policy constraints"):
+            policy_result = solve_with_policy(game.mixture(), policy_rows)
         eq = policy_result.equilibrium
         notes.append("Planned against the prior-weighted mixture of the attack types under "
                      "the policy constraints (exact: one LP per attacked target); the policy "
@@ -342,14 +350,16 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     elif attacker == "mixture":
         from citywatch.games.origami import solve_origami
 
-        eq = solve_origami(game.mixture())
+        with stage("mixture solve (ORIGAMI)"):
+            eq = solve_origami(game.mixture())
         notes.append("Planned against one attacker whose payoffs are the prior-weighted "
                      "mixture of the attack types (solved exactly with ORIGAMI); each type's "
                      "own best response is then evaluated against that coverage.")
     elif attacker == "bayesian":
         from citywatch.games.bayesian import solve_bayesian
 
-        eq = solve_bayesian(game, time_limit=time_limit, constraints=policy_rows)
+        with stage("Bayesian Stackelberg solve", limit_s=time_limit):
+            eq = solve_bayesian(game, time_limit=time_limit, constraints=policy_rows)
         if policy_rows:
             notes.append(f"Solved under {len(policy_rows)} policy constraints. What each "
                          f"family costs is computed exactly for the mixture attacker: run "
@@ -373,7 +383,8 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     else:
         from citywatch.games.quantal import solve_quantal
 
-        eq = solve_quantal(game, lam=lam, time_limit=time_limit)
+        with stage("quantal-response solve", limit_s=time_limit):
+            eq = solve_quantal(game, lam=lam, time_limit=time_limit)
         notes.append(f"Planned against a quantal-response attacker (lambda={lam}).")
     attacked, value = best_responses(game, eq.coverage)
     if attacker == "qr" and eq.attack_distribution is not None:

@@ -26,6 +26,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from citywatch import __version__
+from citywatch.cli import _help  # noqa: F401  (plain flags show no <bool> in --help)
 from citywatch.errors import CityWatchError, ScenarioError
 
 if TYPE_CHECKING:

@@ -103,7 +103,7 @@ def plan(
     table.add_column("ARVs", justify="right")
     table.add_column("most covered sites (share of the slot a patrol is there)")
     for t in p.built.teams:
-        sites = " · ".join(f"{_short(names[sid])} {c:.0%}" for sid, c in
+        sites = " · ".join(f"{names[sid]} {c:.0%}" for sid, c in
                            p.top_sites(t.slot, n=top))
         table.add_row(t.slot, f"{t.officers:.0f}", str(t.patrol_teams), str(t.arv_crews),
                       sites)
@@ -136,8 +136,3 @@ def plan(
                       "under `arv_posts` in --json and --out.")
     for path in written:
         console.print(f"wrote {path}")
-
-
-def _short(name: str, width: int = 28) -> str:
-    """A site name cut to `width` characters for tables."""
-    return name if len(name) <= width else name[: width - 1].rstrip() + "…"

@@ -72,7 +72,8 @@ def roster(
     from citywatch.plan import make_plan
     from citywatch.schedule.export import FORMATS, export_roster, read_plan_coverage
     from citywatch.schedule.predictability import predictability
-    from citywatch.schedule.roster import make_roster, roster_from_plan
+    from citywatch.cli._run import run_long, writing
+    from citywatch.schedule.roster import Roster, make_roster, roster_from_plan
 
     formats = [f.strip().lower() for f in format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -86,13 +87,18 @@ def roster(
         if beats:
             msg = "`--beats` solves its own game; drop `--plan` or `--beats`"
             raise GameError(msg)
-        r = make_roster(sc, read_plan_coverage(sc, plan_json), days=days, start=first,
-                        seed=seed, overrides=overrides)
+        coverage = read_plan_coverage(sc, plan_json)
+        r = run_long(lambda: make_roster(sc, coverage, days=days, start=first, seed=seed,
+                                         overrides=overrides), what="roster:")
     else:
-        plan = make_plan(sc, attacker=attacker, time_limit=time_limit)
-        r = roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
-                             overrides=overrides, time_limit=time_limit)
-    written = export_roster(r, out, formats=formats)
+        def work() -> Roster:
+            plan = make_plan(sc, attacker=attacker, time_limit=time_limit)
+            return roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
+                                    overrides=overrides, time_limit=time_limit)
+
+        r = run_long(work, what="roster:")
+    with writing("roster"):
+        written = export_roster(r, out, formats=formats)
     visits = r.mission_visits()
     target = r.target_coverage
     gap = float(np.abs(visits.mean(axis=0) - target).mean())

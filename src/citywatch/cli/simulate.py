@@ -258,13 +258,17 @@ def whatif(
     for slot, teams in b["teams_on_duty"].items():
         after = a["teams_on_duty"].get(slot, 0)
         t.add_row(f"patrol teams {slot}", str(teams), str(after), f"{after - teams:+d}")
+    for slot, crews in b.get("arv_crews_on_duty", {}).items():
+        after = a.get("arv_crews_on_duty", {}).get(slot, 0)
+        t.add_row(f"ARV crews {slot}", str(crews), str(after), f"{after - crews:+d}")
     console.print(t)
+    names = {x.id: x.name for x in sc.sites}
     busy = Table(title="Coverage of the busiest sites (mean over slots)", show_edge=False)
     for col in ("site", "before", "after"):
-        busy.add_column(col)
+        busy.add_column(col, justify="left" if col == "site" else "right")
     for sid, cov in b["busiest_sites_coverage"].items():
         after_cov = a["busiest_sites_coverage"].get(sid)
-        busy.add_row(sid, f"{sum(cov.values()) / len(cov):.0%}",
+        busy.add_row(names.get(sid, sid), f"{sum(cov.values()) / len(cov):.0%}",
                      "closed" if after_cov is None else
                      f"{sum(after_cov.values()) / len(after_cov):.0%}")
     console.print(busy)

@@ -22,7 +22,7 @@ const getJSON = async (path) => (await api("GET", path)).json();
 
 function logout() {
   state.token = null;
-  $("app").hidden = true;
+  for (const id of ["app", "users-panel", "audit-panel", "role-note"]) $(id).hidden = true;
   $("login").hidden = false;
 }
 
@@ -43,11 +43,131 @@ $("login-form").addEventListener("submit", async (ev) => {
   state.role = t.role;
   $("who").textContent = t.name + " (" + t.role + ")";
   $("login").hidden = true;
-  $("app").hidden = false;
-  const planner = t.role === "planner", approver = t.role === "approver";
+  await showRole(t.role);
+});
+
+// What each role may do, and a plain sentence for what it may not (the server enforces it).
+const ROLE_NOTES = {
+  viewer: "As a viewer you may read scenarios, plans and their maps. You may not run plans, approve them or issue rosters.",
+  planner: "As a planner you may run plans, what-ifs and rosters. You may not approve plans (an approver does) or manage accounts.",
+  approver: "As an approver you may approve finished plans and issue rosters from them. You may not run plans or manage accounts.",
+  auditor: "As an auditor you may read and verify the audit log. You may not see scenarios or plans, or change anything.",
+  admin: "As an admin you manage user accounts. You may not see scenarios, plans or rosters, or run plans: create a planner for that.",
+};
+const MAP_ROLES = ["viewer", "planner", "approver"];
+
+async function showRole(role) {
+  const planner = role === "planner", approver = role === "approver";
+  $("role-note").textContent = ROLE_NOTES[role] || ("Role " + role + ": nothing in this dashboard.");
+  $("role-note").hidden = false;
+  $("app").hidden = !MAP_ROLES.includes(role);
+  $("users-panel").hidden = role !== "admin";
+  $("audit-panel").hidden = role !== "auditor";
   document.querySelectorAll(".planner-only").forEach((e) => { e.hidden = !planner; });
   document.querySelectorAll(".roster-only").forEach((e) => { e.hidden = !(planner || approver); });
-  await loadScenarios();
+  if (MAP_ROLES.includes(role)) await loadScenarios();
+  if (role === "admin") await loadUsers();
+  if (role === "auditor") await loadAudit();
+}
+
+// --- admin: user accounts (API: GET/POST /api/users, PATCH /api/users/{id}, ...) ---
+async function userAction(label, fn) {
+  $("users-status").textContent = "";
+  try {
+    await fn();
+    $("users-status").textContent = label + ": done.";
+  } catch (e) {
+    $("users-status").textContent = label + " failed: " + e.message;
+  }
+  await loadUsers();
+}
+
+function userButton(text, cls, onClick) {
+  const b = document.createElement("button");
+  b.type = "button"; b.textContent = text; b.className = cls;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function loadUsers() {
+  let users = [];
+  try { users = await getJSON("/api/users"); } catch (e) {
+    $("users-status").textContent = "Could not list users: " + e.message;
+  }
+  const body = $("users-table").querySelector("tbody");
+  body.innerHTML = "";
+  for (const u of users) {
+    const tr = document.createElement("tr");
+    tr.dataset.user = u.name;
+    const name = document.createElement("td"); name.textContent = u.name;
+    const role = document.createElement("td");
+    const sel = document.createElement("select"); sel.className = "user-role";
+    for (const r of ["viewer", "planner", "approver", "auditor", "admin"]) {
+      const o = document.createElement("option"); o.value = r; o.textContent = r;
+      sel.appendChild(o);
+    }
+    sel.value = u.role;
+    sel.addEventListener("change", () => userAction("Role of " + u.name + " → " + sel.value,
+      () => api("PATCH", "/api/users/" + u.id, { role: sel.value })));
+    role.appendChild(sel);
+    const status = document.createElement("td");
+    status.className = "user-status";
+    status.textContent = (u.disabled ? "disabled" : "active") + (u.locked_until ? ", locked until " + u.locked_until : "");
+    const acts = document.createElement("td");
+    acts.append(
+      userButton(u.disabled ? "Enable" : "Disable", "user-toggle", () => userAction(
+        (u.disabled ? "Enable " : "Disable ") + u.name,
+        () => api("PATCH", "/api/users/" + u.id, { disabled: !u.disabled }))),
+      userButton("Reset password", "user-password", () => {
+        const pw = window.prompt("New password for " + u.name + " (at least 8 characters):");
+        if (pw) userAction("Password of " + u.name, () => api("POST", "/api/users/" + u.id + "/password", { password: pw }));
+      }),
+      userButton("Force logout", "user-logout", () => userAction("Logout of " + u.name,
+        () => api("POST", "/api/users/" + u.id + "/logout"))),
+      userButton("Unlock", "user-unlock", () => userAction("Unlock " + u.name,
+        () => api("POST", "/api/users/" + u.id + "/unlock"))),
+      userButton("Delete", "user-delete", () => {
+        if (window.confirm("Delete " + u.name + "? Their audit records stay.")) {
+          userAction("Delete " + u.name, () => api("DELETE", "/api/users/" + u.id));
+        }
+      }));
+    tr.append(name, role, status, acts);
+    body.appendChild(tr);
+  }
+}
+
+$("user-create").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const name = $("new-user-name").value;
+  await userAction("Create " + name, () => api("POST", "/api/users", {
+    name, password: $("new-user-password").value, role: $("new-user-role").value }));
+  $("new-user-password").value = "";
+});
+
+// --- auditor: the audit log ---
+async function loadAudit() {
+  const body = $("audit-table").querySelector("tbody");
+  body.innerHTML = "";
+  let rows = [];
+  try { rows = await getJSON("/api/audit?limit=200"); } catch (e) {
+    $("audit-status").textContent = "Could not read the log: " + e.message;
+  }
+  for (const r of rows.slice(-100).reverse()) {
+    const tr = document.createElement("tr");
+    for (const v of [r.id, r.at, r.actor, r.action, r.target, r.outcome]) {
+      const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+}
+
+$("audit-verify").addEventListener("click", async () => {
+  try {
+    const v = await getJSON("/api/audit/verify");
+    $("audit-status").textContent = v.ok ? "Chain intact: " + v.records + " records."
+      : "TAMPERED: " + v.problems.join("; ");
+  } catch (e) { $("audit-status").textContent = "Verify failed: " + e.message; }
+  await loadAudit();
 });
 
 async function loadScenarios() {
