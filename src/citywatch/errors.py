@@ -101,3 +101,7 @@ def require(module: str, extra: str) -> object:
     except ImportError as err:
         msg = f"`{module}` is required for this feature: pip install 'citywatch[{extra}]'"
         raise MissingDependencyError(msg) from err
+
+
+class ConfigError(CityWatchError, ValueError):
+    """A setting the service refuses to start with (a weak key, a key file others can read)."""

@@ -45,6 +45,20 @@ def test_init_admin_from_env_then_verify(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "TAMPERED" in r.output and "record 1" in r.output
 
 
+def test_verify_never_creates_a_database(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    r = runner.invoke(cli, ["audit", "verify", "--db", f"sqlite:///{missing}"])
+    assert r.exit_code == 2 and not missing.exists()
+
+
+def test_weak_secret_refused(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cw.db'}"
+    r = runner.invoke(cli, ["serve", "--db", db, "--init-admin", "chief", "--init-only"],
+                      env={serve_cmd.ADMIN_PASSWORD_ENV: "a long admin password",
+                           serve_cmd.SECRET_KEY_ENV: "a"})
+    assert r.exit_code == 2 and "too weak" in r.output
+
+
 def test_init_admin_prompts_and_refuses_duplicates(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cw.db'}"
     args = ["serve", "--db", db, "--init-admin", "chief", "--init-only"]
@@ -75,7 +89,8 @@ def _start(db: str, port: int) -> subprocess.Popen[str]:
     import os
     import sys
 
-    env = {**os.environ, serve_cmd.SECRET_KEY_ENV: "k" * 40}
+    # no secret in the environment: the key file `--init-admin` made (0600) is used
+    env = {k: v for k, v in os.environ.items() if k != serve_cmd.SECRET_KEY_ENV}
     return subprocess.Popen([sys.executable, "-c", SERVER, "serve", "--db", db, "--port",
                              str(port)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)

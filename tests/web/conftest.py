@@ -53,6 +53,7 @@ def make_app(tmp_path: Path, *, executor: Executor | None = None, london: bool =
              db_url: str | None = None, **settings: Any) -> FastAPI:
     """An app on a fresh SQLite file (or `db_url`) with one user per role (named after it)."""
     url = db_url or f"sqlite:///{tmp_path / 'cw.db'}"
+    settings.setdefault("key_file", str(tmp_path / "cw.key"))
     app = create_app(Settings(db_url=url, builtin_london=london, **settings),
                      executor=executor)
     with app.state.sessions() as session:

@@ -22,8 +22,11 @@ def _zip(folder: Path) -> bytes:
     return buf.getvalue()
 
 
-def test_openapi_documents_every_resource(client: TestClient) -> None:
-    schema = client.get("/openapi.json").json()
+def test_openapi_documents_every_resource(client: TestClient, tokens) -> None:
+    for path in ("/openapi.json", "/docs"):  # off unless `docs` is set
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers=tokens["admin"]).status_code == 404
+    schema = client.app.openapi()  # type: ignore[attr-defined]
     assert "OFFICIAL-SENSITIVE" in schema["info"]["description"]
     for path in ("/api/scenarios", "/api/plans", "/api/rosters/{roster_id}/export",
                  "/api/audit", "/api/scenarios/{scenario_id}/whatif"):
@@ -179,12 +182,13 @@ def test_lockout_after_failed_logins(client: TestClient, tokens) -> None:
 
 
 def test_expired_and_forged_tokens_rejected(client: TestClient, app) -> None:
-    key = app.state.settings.secret_key
-    old = jwt.encode({"sub": "planner", "exp": datetime.now(UTC) - timedelta(seconds=5)},
-                     key, algorithm="HS256")
+    key = app.state.token_key
+    old = jwt.encode({"sub": "planner", "uid": 2, "ver": 0,
+                      "exp": datetime.now(UTC) - timedelta(seconds=5)}, key, algorithm="HS256")
     r = client.get("/api/auth/me", headers={"Authorization": f"Bearer {old}"})
     assert r.status_code == 401 and "expired" in r.text
-    forged = jwt.encode({"sub": "admin", "exp": datetime.now(UTC) + timedelta(hours=1)},
+    forged = jwt.encode({"sub": "admin", "uid": 5, "ver": 0,
+                         "exp": datetime.now(UTC) + timedelta(hours=1)},
                         "a guessed key that is long enough to sign", algorithm="HS256")
     assert client.get("/api/users", headers={"Authorization": f"Bearer {forged}"}
                       ).status_code == 401

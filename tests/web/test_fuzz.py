@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from web.conftest import InlineExecutor, login, make_app, tiny_files, wait_plan  # noqa: E402
 
 _tmp = Path(tempfile.mkdtemp(prefix="citywatch-fuzz-"))
-app = make_app(_tmp, executor=InlineExecutor(), max_simulated_attacks=2000)
+app = make_app(_tmp, executor=InlineExecutor(), max_simulated_attacks=2000, docs=True)
 _client = TestClient(app)
 HEADERS = {role: login(_client, role) for role in
            ("viewer", "planner", "approver", "auditor", "admin")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 
@@ -14,32 +15,50 @@ __all__ = ["ADMIN_PASSWORD_ENV", "SECRET_KEY_ENV", "app", "serve", "verify"]
 DEFAULT_DB = "sqlite:///citywatch.db"
 #: Environment variable holding the first admin's password (else it is prompted for).
 ADMIN_PASSWORD_ENV = "CITYWATCH_ADMIN_PASSWORD"
-#: Environment variable holding the token signing key (else a random key per start).
+#: Environment variable holding the service's secret (else the key file).
 SECRET_KEY_ENV = "CITYWATCH_SECRET_KEY"
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 
-def _init_admin(db: str, name: str) -> None:
-    from sqlalchemy import select
+def _settings(db: str, key_file: str | None, **more: object) -> Any:
+    """The service settings: the secret from ${SECRET_KEY_ENV}, else the key file."""
+    from citywatch.web.settings import Settings
 
-    from citywatch.store import append_audit, connect, session_factory
-    from citywatch.store.models import User
+    return Settings(db_url=db, secret_key=os.environ.get(SECRET_KEY_ENV) or None,
+                    key_file=key_file, **more)
+
+
+def _chain(settings: Any, *, create: bool = True) -> Any:
+    from citywatch.errors import ConfigError
+    from citywatch.store.audit import AuditChain
+    from citywatch.store.keys import load_keys
+    from citywatch.web.app import checkpoint_file, key_file
+
+    try:
+        keys = load_keys(settings.secret_key, key_file(settings), create=create)
+    except ConfigError as err:
+        fail(str(err))
+    return AuditChain(keys.audit, checkpoint_file(settings))
+
+
+def _init_admin(db: str, name: str, key_file: str | None) -> None:
+    from citywatch.store import append_audit, connect, seal, session_factory
     from citywatch.web.security import create_user
 
     password = os.environ.get(ADMIN_PASSWORD_ENV)
     if not password:
         password = typer.prompt(f"Password for admin {name!r}", hide_input=True,
                                 confirmation_prompt=True)
+    chain = _chain(_settings(db, key_file))
     engine = connect(db)
     try:
-        with session_factory(engine)() as session:
-            if session.execute(select(User).where(User.name == name)).first():
-                fail(f"`--init-admin`: user {name!r} exists already")
+        with session_factory(engine, chain)() as session:
+            seal(session, chain)
             try:
                 create_user(session, name, password, "admin")
             except ValueError as err:
-                fail(str(err))
+                fail(f"`--init-admin`: {err}")
             append_audit(session, actor="cli", action="user.create", target=f"user/{name}",
                          source="local", detail={"role": "admin"})
             session.commit()
@@ -52,6 +71,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     db: str = typer.Option(DEFAULT_DB, help="Database URL (SQLite file or PostgreSQL)."),
+    key_file: str | None = typer.Option(
+        None, help=f"File holding the service's secret (made once, mode 0600) when "
+                   f"${SECRET_KEY_ENV} is not set; default: beside the SQLite file."),
     init_admin: str | None = typer.Option(
         None, help=f"Create this admin user first (password from ${ADMIN_PASSWORD_ENV} or "
                    "a prompt)."),
@@ -66,7 +88,7 @@ def serve(
 
     connect(db).dispose()  # migrate before anything else
     if init_admin:
-        _init_admin(db, init_admin)
+        _init_admin(db, init_admin, key_file)
     if init_only:
         console.print(f"database ready: {db}")
         return
@@ -74,27 +96,49 @@ def serve(
 
     from citywatch.web import Settings, create_app
 
-    settings = Settings(db_url=db, workers=workers)
-    if os.environ.get(SECRET_KEY_ENV):
-        settings = settings.model_copy(update={"secret_key": os.environ[SECRET_KEY_ENV]})
+    from citywatch.errors import ConfigError
+
+    settings = _settings(db, key_file, workers=workers)
+    try:
+        application = create_app(settings)
+    except ConfigError as err:
+        fail(str(err))
     console.print(f"CityWatch on http://{host}:{port}/  (OFFICIAL-SENSITIVE)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()
-def verify(db: str = typer.Option(DEFAULT_DB, help="Database URL.")) -> None:
-    """Re-hash the audit chain: exit 0 if intact, 1 listing each edited or deleted record."""
+def verify(db: str = typer.Option(DEFAULT_DB, help="Database URL."),
+           key_file: str | None = typer.Option(
+               None, help=f"The service's key file (when ${SECRET_KEY_ENV} is not set).")
+           ) -> None:
+    """Check the audit chain's MACs, head and signed checkpoints: exit 0 if intact, 1
+    listing each problem, 2 if there is no database or key to check."""
     require("sqlalchemy", "web")
-    from citywatch.store import connect, session_factory, verify_audit
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
 
-    engine = connect(db)
+    from citywatch.store import connect, read_session_factory, verify_audit
+    from citywatch.store.db import sqlite_path
+
+    path = sqlite_path(db)
+    if path is not None and not path.is_file():
+        fail(f"`--db`: no database at {path}")
+    chain = _chain(_settings(db, key_file), create=False)
     try:
-        with session_factory(engine)() as session:
-            check = verify_audit(session)
-    finally:
-        engine.dispose()
+        engine = connect(db, upgrade=False)
+        try:
+            if "audit_log" not in inspect(engine).get_table_names():
+                fail(f"`--db`: {db} is not a CityWatch database (no audit_log table)")
+            with read_session_factory(engine, chain)() as session:
+                check = verify_audit(session)
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as err:
+        fail(f"`--db`: cannot read {db}: {str(err).splitlines()[0]}")
     if check.ok:
-        console.print(f"audit log intact: {check.records} records")
+        console.print(f"audit log intact: {check.records} records, "
+                      f"{check.checkpoints} signed checkpoints")
         return
     for problem in check.problems:
         console.print(f"[red]{problem}[/]")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -10,7 +12,8 @@ import numpy.typing as npt
 
 from citywatch.sim.model import SimulationModel
 
-__all__ = ["Tally", "simulate_block", "simulate_chunk"]
+__all__ = ["KERNELS", "KERNEL_ENV", "Tally", "busy_thresholds", "default_kernel",
+           "simulate_block", "simulate_chunk"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -69,17 +72,62 @@ _FIELDS = ("count", "on_site", "interdicted", "sum_t", "sum_t2", "sum_k", "sum_k
            "hist_target", "hist_type")
 
 
+#: The vehicle-response kernels: compiled (numba, ``citywatch[fast]``) and NumPy.
+KERNELS = ("numba", "numpy")
+#: Environment variable that picks a kernel (``numpy`` forces the fallback).
+KERNEL_ENV = "CITYWATCH_SIM_KERNEL"
+
+
+@cache
+def _numba_kernel() -> Any:
+    """The compiled kernel function, or None when numba is not installed."""
+    try:
+        from citywatch.sim._kernel import vehicle_chunk
+    except ImportError:
+        return None
+    return vehicle_chunk
+
+
+def default_kernel() -> str:
+    """``numba`` when it is installed, else ``numpy``; `KERNEL_ENV` may choose either."""
+    wanted = os.environ.get(KERNEL_ENV, "").strip().lower()
+    if wanted and wanted not in KERNELS:
+        msg = f"`{KERNEL_ENV}` must be one of {', '.join(KERNELS)}, got {wanted!r}"
+        raise ValueError(msg)
+    if wanted == "numpy":
+        return "numpy"
+    return "numba" if _numba_kernel() is not None else "numpy"
+
+
+def _kernel(kernel: str | None) -> str:
+    if kernel is None:
+        return default_kernel()
+    if kernel not in KERNELS:
+        msg = f"`kernel` must be one of {', '.join(KERNELS)}, got {kernel!r}"
+        raise ValueError(msg)
+    if kernel == "numba" and _numba_kernel() is None:
+        from citywatch.errors import require
+
+        require("numba", "fast")
+    return kernel
+
+
 def simulate_block(model: SimulationModel, sizes: list[int],
-                   seeds: list[np.random.SeedSequence]) -> Tally:
-    """Simulate chunks of `sizes` attacks with their own `seeds` into one new tally."""
+                   seeds: list[np.random.SeedSequence], *, kernel: str | None = None) -> Tally:
+    """Simulate chunks of `sizes` attacks with their own `seeds` into one new tally.
+
+    `kernel` (``"numba"`` or ``"numpy"``, default `default_kernel`) changes the speed,
+    never the result.
+    """
     tally = Tally.empty(model)
+    name = _kernel(kernel)
     for size, seed in zip(sizes, seeds, strict=True):
-        simulate_chunk(model, size, np.random.default_rng(seed), into=tally)
+        simulate_chunk(model, size, np.random.default_rng(seed), into=tally, kernel=name)
     return tally
 
 
 def simulate_chunk(model: SimulationModel, n: int, rng: np.random.Generator, *,
-                   into: Tally) -> None:
+                   into: Tally, kernel: str | None = None) -> None:
     """Simulate `n` attacks against `model` and add them to the tally `into`.
 
     Vectorised throughout (no per-attack Python), in two stages:
@@ -103,7 +151,13 @@ def simulate_chunk(model: SimulationModel, n: int, rng: np.random.Generator, *,
        its two low 16-bit fields index the dispatch-delay and travel-factor tables
        (inverse-CDF tables of 65,536 equiprobable lognormal quantiles). Time
        ``T = D + τ_J·L + engage``; casualties ``K = min(cap, initial + rate·T)``
-       (hardening already applied). Per-cell sums are contiguous ``np.add.reduceat``.
+       (hardening already applied). Per-cell sums add each cell's attacks left to
+       right within a piece.
+
+    `kernel` picks the implementation of stage 2: ``"numba"`` (one compiled loop,
+    `citywatch.sim._kernel`) or ``"numpy"`` (the vectorised piece above). Both draw the
+    same words and do the same floating-point operations in the same order, so the
+    tally is bit-identical; the default is `default_kernel`.
     """
     m = model
     active = m.active_cells
@@ -130,6 +184,9 @@ def simulate_chunk(model: SimulationModel, n: int, rng: np.random.Generator, *,
 
     n_off = counts - n_inter - n_on
     keep = np.flatnonzero(n_off)
+    if _kernel(kernel) == "numba":
+        _vehicle_compiled(m, keep, n_off[keep], rng, into)
+        return
     block_rows = keep
     block_ends = np.cumsum(n_off[keep])
     total = int(block_ends[-1]) if block_ends.size else 0
@@ -140,6 +197,27 @@ def simulate_chunk(model: SimulationModel, n: int, rng: np.random.Generator, *,
         seg_ends = np.minimum(block_ends[first:last + 1], hi) - lo
         seg_counts = np.diff(seg_ends, prepend=0)
         _vehicle_piece(m, block_rows[first:last + 1], seg_counts, rng, into)
+
+
+def _vehicle_compiled(m: SimulationModel, rows: IntArray, counts: IntArray,
+                      rng: np.random.Generator, into: Tally) -> None:
+    """Stage 2 by the compiled kernel: the same words the NumPy pieces would draw."""
+    total = int(counts.sum())
+    if total == 0:
+        return
+    raw = rng.bit_generator.random_raw(total)
+    _numba_kernel()(
+        raw, rows, counts, PIECE, m.active_cells[rows], m.cell_table_base, m.cell_target,
+        m.cell_type, m.cell_rate, m.cell_initial, m.cell_cap, m.travel_table.reshape(-1),
+        m.travel_factor_table, m.dispatch_engage_table,
+        _thresholds(m.busy_probability, m.max_vehicles), m.n_sites,
+        float(m.bins_per_minute), m.n_bins, into.sum_t, into.sum_t2, into.sum_k, into.sum_k2,
+        into.hist_target.reshape(-1), into.hist_type)
+
+
+@cache
+def _thresholds(busy_probability: float, max_vehicles: int) -> IntArray:
+    return busy_thresholds(busy_probability, max_vehicles)
 
 
 def _roster_presence(m: SimulationModel, counts: IntArray,
@@ -166,13 +244,69 @@ def _roster_presence(m: SimulationModel, counts: IntArray,
     return present
 
 
+def _casualties(rate: FloatArray, initial: FloatArray, cap: FloatArray,
+                minutes: FloatArray) -> FloatArray:
+    """Casualties ``K(T) = min(cap, initial + rate·T)`` of attacks answered after `minutes`.
+
+    The NumPy kernel's one evaluation of the casualty curve (``citywatch.sim._kernel``
+    has the compiled twin, which must stay operation for operation the same).
+    """
+    k = rate * minutes
+    k += initial
+    np.minimum(k, cap, out=k)
+    return k
+
+
+def busy_thresholds(busy_probability: float, max_vehicles: int) -> IntArray:
+    r"""Thresholds on a word's high 32 bits ``h`` that give the busy nearer vehicles ``J``.
+
+    With ``v = (h + ½)/2^{32}`` uniform, ``J = ⌊\log v / \log b⌋`` capped at
+    `max_vehicles`, so ``J ≥ j`` exactly when ``v ≤ b^j``, i.e. ``h < θ_j`` with
+    ``θ_j = ⌊b^j 2^{32} − ½⌋ + 1`` (0 when ``b^j 2^{32} < ½``). Entry 0 is ``2^{32}``
+    (every word has ``J ≥ 0``). Both kernels count ``J`` by these integers, so they agree
+    bit for bit whatever the platform's ``log``.
+    """
+    b = float(busy_probability)
+    out = np.empty(max_vehicles + 1, dtype=np.int64)
+    out[0] = 1 << 32
+    for j in range(1, max_vehicles + 1):
+        x = min(1.0, max(0.0, b)) ** j * 4294967296.0
+        out[j] = int(np.floor(x - 0.5)) + 1 if x >= 0.5 else 0
+    return out
+
+
+def _busy_nearer(m: SimulationModel, raw: npt.NDArray[np.uint64]) -> IntArray:
+    """``J`` of every word (see `busy_thresholds`): ``log`` first, then an exact correction."""
+    vmax = m.max_vehicles
+    jf = (raw >> np.uint64(32)).astype(np.float64)
+    h = jf.copy()
+    jf += 0.5
+    np.log(jf, out=jf)
+    jf -= 32.0 * np.log(2.0)
+    jf *= 1.0 / np.log(m.busy_probability)
+    np.minimum(jf, vmax, out=jf)
+    j = jf.astype(np.intp)
+    # θ_0 = ∞ and θ_{vmax+1} = -1 keep the correction inside [0, vmax]
+    theta = np.concatenate([busy_thresholds(m.busy_probability, vmax).astype(np.float64),
+                            [-1.0]])
+    theta[0] = np.inf
+    j -= h >= theta[j]
+    j += h < theta[j + 1]
+    return j
+
+
 def _vehicle_piece(m: SimulationModel, rows: IntArray, seg_counts: IntArray,
                    rng: np.random.Generator, into: Tally) -> None:
-    """Simulate vehicle-answered attacks: `seg_counts` of them in active-cell `rows`."""
+    """Simulate vehicle-answered attacks: `seg_counts` of them in active-cell `rows`.
+
+    Per-cell sums are plain left-to-right sums of each cell's attacks in the piece
+    (``np.bincount`` with weights), the order the compiled kernel adds them in.
+    """
     n = int(seg_counts.sum())
     cells = m.active_cells[rows]
     starts = np.zeros(rows.size, dtype=np.int64)
     np.cumsum(seg_counts[:-1], out=starts[1:])
+    seg = np.repeat(np.arange(rows.size), seg_counts)
 
     def rep(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.repeat(values[cells], seg_counts)
@@ -187,14 +321,7 @@ def _vehicle_piece(m: SimulationModel, rows: IntArray, seg_counts: IntArray,
     elif b_busy >= 1.0:
         idx = rep(m.cell_table_base) + vmax * m.n_sites
     else:
-        # log v with v = (hi32 + ½)/2^32, then J = ⌊log v / log b⌋ capped at vmax
-        jf = (raw >> np.uint64(32)).astype(np.float64)
-        jf += 0.5
-        np.log(jf, out=jf)
-        jf -= 32.0 * np.log(2.0)
-        jf *= 1.0 / np.log(b_busy)
-        np.minimum(jf, vmax, out=jf)
-        idx = jf.astype(np.intp)
+        idx = _busy_nearer(m, raw)
         idx *= m.n_sites
         idx += rep(m.cell_table_base)
     t = m.travel_table.reshape(-1)[idx]
@@ -202,16 +329,15 @@ def _vehicle_piece(m: SimulationModel, rows: IntArray, seg_counts: IntArray,
     t += m.dispatch_engage_table[i_dispatch]
     b = (t * float(m.bins_per_minute)).astype(np.intp)
     np.minimum(b, m.n_bins - 1, out=b)
-    k = rep(m.cell_rate) * t
-    k += rep(m.cell_initial)
-    np.minimum(k, rep(m.cell_cap), out=k)
+    k = _casualties(rep(m.cell_rate), rep(m.cell_initial), rep(m.cell_cap), t)
 
-    into.sum_t[rows] += np.add.reduceat(t, starts)
-    into.sum_k[rows] += np.add.reduceat(k, starts)
+    nr = rows.size
+    into.sum_t[rows] += np.bincount(seg, weights=t, minlength=nr)
+    into.sum_k[rows] += np.bincount(seg, weights=k, minlength=nr)
     t *= t
     k *= k
-    into.sum_t2[rows] += np.add.reduceat(t, starts)
-    into.sum_k2[rows] += np.add.reduceat(k, starts)
+    into.sum_t2[rows] += np.bincount(seg, weights=t, minlength=nr)
+    into.sum_k2[rows] += np.bincount(seg, weights=k, minlength=nr)
     nb = m.n_bins
     target = rep(m.cell_target)
     target *= nb

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from citywatch.store.audit import AuditCheck, append_audit, canonical_json, verify_audit
-from citywatch.store.db import DEFAULT_URL, connect, migrate, session_factory
+from citywatch.store.audit import (
+    AuditChain,
+    AuditCheck,
+    append_audit,
+    canonical_json,
+    seal,
+    verify_audit,
+)
+from citywatch.store.db import (
+    DEFAULT_URL,
+    connect,
+    migrate,
+    read_session_factory,
+    session_factory,
+    with_retry,
+)
 from citywatch.store.models import (
     Approval,
     AuditHead,
     AuditRecord,
     Base,
+    LoginThrottle,
     PlanRecord,
     RosterRecord,
     ScenarioRecord,
@@ -22,7 +37,9 @@ __all__ = [
     "AuditCheck",
     "AuditHead",
     "AuditRecord",
+    "AuditChain",
     "Base",
+    "LoginThrottle",
     "PlanRecord",
     "RosterRecord",
     "ScenarioRecord",
@@ -32,6 +49,9 @@ __all__ = [
     "canonical_json",
     "connect",
     "migrate",
+    "read_session_factory",
+    "seal",
     "session_factory",
     "verify_audit",
+    "with_retry",
 ]

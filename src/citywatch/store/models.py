@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,18 @@ ROLES = ("viewer", "planner", "approver", "auditor", "admin")
 PLAN_STATUSES = ("queued", "running", "done", "failed")
 
 
+def user_key(name: str) -> str:
+    """The form user names are compared in: Unicode NFKC, case-folded, spaces collapsed.
+
+    "Chief", "chief " and "ｃｈｉｅｆ" are one user.
+    """
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _key_default(context: Any) -> str:
+    return user_key(context.get_current_parameters()["name"])
+
+
 def utcnow() -> datetime:
     """The current time in UTC (aware)."""
     return datetime.now(UTC)
@@ -37,14 +50,35 @@ class User(Base):
     """A person who signs in, with one role."""
 
     __tablename__ = "users"
+    # AUTOINCREMENT: SQLite never reuses the id of a deleted user (tokens carry the id).
+    __table_args__ = (UniqueConstraint("name_key", name="uq_users_name_key"),
+                      {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: `user_key(name)`: unique, what sign-in looks up.
+    name_key: Mapped[str] = mapped_column(String(64), default=_key_default)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Raised to end every token issued before (forced logout, password change).
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per key (``acct:<user key>|<address>`` or ``addr:<address>``).
+
+    Updated only by single conditional UPDATE statements (`citywatch.store.throttle`), so
+    concurrent sign-ins cannot lose a count.
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Seconds since the epoch until which the key is locked (None: not locked).
+    locked_until: Mapped[float | None] = mapped_column(Float)
 
 
 class ScenarioRecord(Base):
@@ -104,6 +138,8 @@ class Approval(Base):
     """An approver's sign-off on a plan."""
 
     __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("plan_id", "approver",
+                                       name="uq_approvals_plan_approver"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     approver: Mapped[str] = mapped_column(String(64))
@@ -140,7 +176,10 @@ class AuditRecord(Base):
     outcome: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of the record and `prev_hash` (plain SHA-256 for records made before
+    #: migration 0003, when `keyed` is False).
     hash: Mapped[str] = mapped_column(String(64))
+    keyed: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class AuditHead(Base):

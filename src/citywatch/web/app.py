@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,15 +21,18 @@ from citywatch.errors import (
     SolverError,
     TravelTimeError,
 )
-from citywatch.store.db import connect, session_factory
+from citywatch.store.audit import AuditChain, seal
+from citywatch.store.db import connect, read_session_factory, session_factory, with_retry
+from citywatch.store.keys import default_key_file, load_keys
 from citywatch.web import services
 from citywatch.web.deps import authorize
+from citywatch.web.guard import RequestGuard
 from citywatch.web.routers import audit, auth, maps, plans, rosters, scenarios, users
 from citywatch.web.schemas import MARKING
-from citywatch.web.security import PUBLIC, allow
+from citywatch.web.security import PUBLIC, HashSlots, allow
 from citywatch.web.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["checkpoint_file", "create_app", "key_file"]
 
 DESCRIPTION = f"""**{MARKING}**
 
@@ -49,6 +53,19 @@ def _problem_detail(err: CityWatchError) -> list[dict[str, object]] | str:
     return str(err)
 
 
+def key_file(settings: Settings) -> Path:
+    """The key file the settings name, or the default one for their database."""
+    return Path(settings.key_file) if settings.key_file else default_key_file(settings.db_url)
+
+
+def checkpoint_file(settings: Settings) -> Path:
+    """The audit checkpoint file: as set, else beside the key file."""
+    if settings.checkpoint_file:
+        return Path(settings.checkpoint_file)
+    key = key_file(settings)
+    return key.with_name(key.name.removesuffix(".key") + ".audit-checkpoints")
+
+
 def create_app(settings: Settings | None = None, *, executor: Executor | None = None
                ) -> FastAPI:
     """The CityWatch web application.
@@ -56,14 +73,21 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     Parameters
     ----------
     settings
-        Database, token and worker settings (`Settings` defaults when None).
+        Database, key, limits and worker settings (`Settings` defaults when None).
     executor
         Pool running solver work; a thread pool of ``settings.workers`` when None
         (tests may pass their own).
+
+    Raises
+    ------
+    ConfigError
+        A weak secret key, or a key file others can read.
     """
     settings = settings or Settings()
+    keys = load_keys(settings.secret_key, key_file(settings))
+    chain = AuditChain(keys.audit, checkpoint_file(settings))
     engine = connect(settings.db_url)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, chain)
     own_pool = executor is None
     pool = executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="citywatch")
 
@@ -74,16 +98,24 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
             pool.shutdown(wait=False, cancel_futures=True)
         engine.dispose()
 
+    docs = {} if settings.docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(title="CityWatch", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan, dependencies=[Depends(authorize)])
+                  lifespan=lifespan, dependencies=[Depends(authorize)], **docs)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.read_sessions = read_session_factory(engine, chain)
+    app.state.audit_chain = chain
+    app.state.token_key = keys.token
+    app.state.hash_slots = HashSlots(settings.login_hash_concurrency)
     app.state.executor = pool
     app.state.finished_plans = services.EncodedCache()
+    app.add_middleware(RequestGuard, state=app.state)
+    with_retry(sessions, lambda s: seal(s, chain))
     if settings.builtin_london:
         services.ensure_london(sessions)
-    services.resume_jobs(sessions, pool.submit)
+    if settings.run_jobs:
+        services.resume_jobs(sessions, pool.submit)
 
     for router in (auth.router, users.router, scenarios.router, plans.router,
                    rosters.router, audit.router, maps.router):

@@ -47,11 +47,25 @@ class UserIn(_In):
     role: Role
 
 
+class UserPatchIn(_In):
+    """What an admin changes about a user: the role, or whether the account is disabled."""
+
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+class PasswordIn(_In):
+    password: str = Field(min_length=8, max_length=256)
+
+
 class UserOut(BaseModel):
     id: int
     name: str
     role: Role
+    #: ``not disabled`` (kept for older clients).
     active: bool
+    disabled: bool
+    #: Until when sign-in is locked, from the address locked latest (None: not locked).
     locked_until: datetime | None
 
 

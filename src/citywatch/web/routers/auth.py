@@ -4,37 +4,50 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
+from citywatch.store.audit import append_audit
+from citywatch.store.db import with_retry
 from citywatch.store.models import ROLES
-from citywatch.web.deps import (
-    SessionDep,
-    SettingsDep,
-    WhoDep,
-)
-from citywatch.web.routers._audit import audit
+from citywatch.web.deps import SettingsDep, WhoDep, client_ip
 from citywatch.web.schemas import LoginIn, MeOut, TokenOut
-from citywatch.web.security import PUBLIC, SEES_SECRETS, AuthError, allow, authenticate, issue_token
+from citywatch.web.security import (
+    PUBLIC,
+    SEES_SECRETS,
+    AuthError,
+    allow,
+    authenticate,
+    issue_token,
+)
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/token", response_model=TokenOut,
              responses={401: {"description": "Wrong name or password"},
-                        423: {"description": "Account locked"}})
+                        423: {"description": "Account locked for this address"},
+                        429: {"description": "Too many failed sign-ins from this address"}})
 @allow(PUBLIC)
-def login(body: LoginIn, request: Request, session: SessionDep,
-          settings: SettingsDep) -> TokenOut:
-    """Exchange a name and password for an expiring bearer token."""
+def login(body: LoginIn, request: Request, settings: SettingsDep) -> TokenOut:
+    """Exchange a name and password for an expiring bearer token.
+
+    Failed sign-ins are counted per account and address; the account is locked for that
+    address after ``max_failed_logins`` of them (an admin can unlock it).
+    """
+    state = request.app.state
+    source = client_ip(request)
+
+    def record(actor: str, outcome: str, detail: dict[str, object] | None = None) -> None:
+        with_retry(state.sessions, lambda s: append_audit(
+            s, actor=actor, action="login", source=source, outcome=outcome, detail=detail))
+
     try:
-        user = authenticate(session, body.name, body.password, settings)
+        user = authenticate(state.sessions, body.name, body.password, source, settings,
+                            state.hash_slots)
     except AuthError as err:
-        session.commit()  # keep the failure count
-        audit(session, request, body.name, "login", outcome="denied",
-              detail={"reason": str(err)})
-        session.commit()
-        raise HTTPException(err.status, str(err)) from None
-    token, expires = issue_token(user, settings)
-    audit(session, request, user.name, "login")
-    session.commit()
+        record(body.name, "denied", {"reason": str(err), "status": err.status})
+        headers = {"Retry-After": "60"} if err.status in (429, 503) else None
+        raise HTTPException(err.status, str(err), headers=headers) from None
+    token, expires = issue_token(user, state.token_key, settings.token_minutes)
+    record(user.name, "ok")
     return TokenOut(access_token=token, expires_at=expires, name=user.name,
                     role=user.role)  # type: ignore[arg-type]
 

@@ -160,7 +160,13 @@ def history(scenario_id: Id, session: SessionDep
 def edit_parameters(scenario_id: Id, body: ScenarioParamsIn, request: Request,
                     session: SessionDep,
                     who: WhoDep) -> ScenarioVersionOut:
-    """Change parameters (threat level, officers): stored as a new version."""
+    """Change parameters (threat level, officers): stored as a new version.
+
+    Concurrent edits are serialised (the scenario row is locked on PostgreSQL; SQLite's
+    write session holds the write lock), so each gets the next version number.
+    """
+    session.execute(select(ScenarioRecord.id).where(ScenarioRecord.id == scenario_id)
+                    .with_for_update())
     rec = _get(session, scenario_id)
     changes = body.model_dump(exclude={"note"}, exclude_none=True)
     v = services.add_version(session, rec, changes, user=who.name, note=body.note)
