@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
 uvicorn = pytest.importorskip("uvicorn")
 
 from web.conftest import PASSWORD, make_app  # noqa: E402
@@ -61,6 +62,14 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def _until(condition: object, timeout: float = 20.0) -> None:
+    """Poll `condition` (the page's CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
 def _sign_in(page: object, name: str) -> None:
     page.fill("#login-name", name)  # type: ignore[attr-defined]
     page.fill("#login-password", PASSWORD)  # type: ignore[attr-defined]
@@ -86,10 +95,9 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     assert page.locator("#map path.cw-site").count() > 100
     assert page.locator("#map path.cw-zone").count() == 33
     page.click("#run-plan")
-    page.wait_for_function(
-        "document.querySelector('#plan-status').textContent.includes('done')", timeout=60_000)
+    expect(page.locator("#plan-status")).to_contain_text("done", timeout=60_000)
     page.wait_for_selector("#map .cw-arv")
-    page.wait_for_function("window.cwMapView && document.querySelector('.cw-legend')")
+    page.wait_for_selector(".cw-legend")
     assert page.locator("#map path.cw-zone").count() == 33
     assert page.locator(".leaflet-control-scale-line").count() == 1
     assert "Crown copyright" in page.inner_text(".leaflet-control-attribution")
@@ -104,7 +112,7 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     assert "call to armed help" in page.inner_text(".leaflet-tooltip")
     zoom = page.evaluate("window.cwMapView.map.getZoom()")
     page.click(".leaflet-control-zoom-in")
-    page.wait_for_function(f"window.cwMapView.map.getZoom() > {zoom}")
+    _until(lambda: page.evaluate("window.cwMapView.map.getZoom()") > zoom)
     page.click(".leaflet-control-zoom-out")
     shot = (SCREENSHOTS or tmp_path) / "dashboard-map.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -144,9 +152,44 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     # fully offline: nothing but the app itself was requested
     assert all(u.startswith(server) or u.startswith("blob:") for u in requests), requests
 
-    # a viewer sees the map but no roster or approval controls
+    # a viewer sees the map but no roster or approval controls, and is told so
     page.evaluate("logout()")
     _sign_in(page, "viewer")
     assert page.locator(".roster-only").first.is_hidden()
     assert page.locator("#approve").is_hidden()
+    assert "You may not run plans" in page.inner_text("#role-note")
+
+    # the admin gets the user-management screen (no empty map), creates a planner,
+    # changes a role, disables and re-enables an account
+    page.evaluate("logout()")
+    page.fill("#login-name", "admin")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-btn")
+    page.wait_for_selector("#users-table tr[data-user='viewer']")
+    assert page.locator("#app").is_hidden()
+    assert "You may not see scenarios" in page.inner_text("#role-note")
+    page.fill("#new-user-name", "newplanner")
+    page.fill("#new-user-password", "another long password")
+    page.select_option("#new-user-role", "planner")
+    page.click("#user-create-btn")
+    page.wait_for_selector("#users-table tr[data-user='newplanner']")
+    row = "#users-table tr[data-user='viewer']"
+    page.select_option(row + " select.user-role", "approver")
+    expect(page.locator("#users-status")).to_contain_text("done")
+    page.wait_for_selector(row + " button.user-toggle")
+    page.click(row + " button.user-toggle")
+    expect(page.locator(row + " .user-status")).to_contain_text("disabled")
+    page.click(row + " button.user-toggle")
+    expect(page.locator(row + " .user-status")).to_contain_text("active")
+    assert page.locator(row + " select.user-role").input_value() == "approver"
+    shot = (SCREENSHOTS or tmp_path) / "dashboard-admin.png"
+    page.screenshot(path=str(shot), full_page=True)
+
+    # the new planner signs in and sees the map
+    page.evaluate("logout()")
+    page.fill("#login-name", "newplanner")
+    page.fill("#login-password", "another long password")
+    page.click("#login-btn")
+    page.wait_for_selector("#map path.cw-site")
+    assert not errors, errors
     ctx.close()

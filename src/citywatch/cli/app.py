@@ -187,4 +187,6 @@ def main() -> None:
 
         fail(f"{type(err).__name__}: {err}")
     except KeyboardInterrupt:
+        # long runs print what they finished themselves (cli/_run.py); this is the rest
+        sys.stderr.write("interrupted: stopped before any output was written\n")
         sys.exit(130)

@@ -234,8 +234,11 @@ def whatif(
 
     sc = load(scenario)
     events = [parse_event(e) for e in event or []]
-    w = run(sc, add_officers=add_officers, threat=threat, close_sites=close_site or [],
-            events=events, attacker=attacker, n=attacks, seed=seed)
+    from citywatch.cli._run import run_long
+
+    w = run_long(lambda: run(sc, add_officers=add_officers, threat=threat,
+                             close_sites=close_site or [], events=events, attacker=attacker,
+                             n=attacks, seed=seed), what="whatif:")
     data = w.to_dict()
     if json_out:
         print_json(data)
@@ -405,18 +408,25 @@ def report(
     from citywatch.sim.whatif import parse_range
     from citywatch.sim.whatif import whatif as run_whatif
 
+    from citywatch.cli._run import run_long, writing
+
     sc = load(scenario, threat=threat, officers=officers)
-    p = _plan_for(plan_spec, sc, attacker=attacker, k=None, built_cache={})
     if slot is not None:
         sc.slot_index(slot)
+    p = run_long(lambda: _plan_for(plan_spec, sc, attacker=attacker, k=None, built_cache={}),
+                 what="report: plan:")
     with _progress(True, "simulating") as progress:
         result = run(p, n=attacks, seed=seed, progress=progress)
-    w = (run_whatif(sc, add_officers=add_officers, attacker=attacker, n=attacks // 2,
-                    seed=seed) if add_officers else None)
+    w = (run_long(lambda: run_whatif(sc, add_officers=add_officers, attacker=attacker,
+                                     n=attacks // 2, seed=seed), what="report: what-if:",
+                  nothing_written="the plan and simulation are done; nothing was written")
+         if add_officers else None)
     curve = None
     if capacity_range is not None:
         with _progress(True, "capacity") as progress:
             curve = run_capacity(sc, added=parse_range(capacity_range), attacker=attacker,
                                  n=attacks // 4, seed=seed, progress=progress)
-    for path in write_report(p, out, ReportParts(result, w, curve, slot)):
+    with writing("report"):
+        written = write_report(p, out, ReportParts(result, w, curve, slot))
+    for path in written:
         console.print(f"wrote {path}")

@@ -142,6 +142,7 @@ $("user-create").addEventListener("submit", async (ev) => {
   await userAction("Create " + name, () => api("POST", "/api/users", {
     name, password: $("new-user-password").value, role: $("new-user-role").value }));
   $("new-user-password").value = "";
+  $("new-user-name").value = "";
 });
 
 // --- auditor: the audit log ---
