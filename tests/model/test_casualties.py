@@ -16,6 +16,7 @@ from citywatch.model.casualties import (
     default_casualty_parameters,
     load_casualty_parameters,
     predict_casualties,
+    reach_cap,
 )
 from citywatch.model.scenario import AttackerType
 
@@ -26,13 +27,25 @@ TYPES = ("mtfa", "bladed", "vehicle", "pbied", "vehicle+bladed", "vehicle+mtfa")
 def test_monotone_in_crowd_and_time(kind: str) -> None:
     people = np.array([10.0, 100.0, 1000.0, 10_000.0, 100_000.0])
     k = predict_casualties(kind, people, 5.0)
-    assert np.all(np.diff(k) > 0), k
+    assert np.all(np.diff(k) >= 0), k
+    grows = people <= (reach_cap(kind, default_casualty_parameters()) or np.inf)
+    assert np.all(np.diff(k[grows]) > 0), k
     minutes = np.array([0.0, 1.0, 5.0, 15.0, 30.0])
     k_t = predict_casualties(kind, 2000.0, minutes)
     if kind == "pbied":
         assert np.allclose(k_t, k_t[0]) and k_t[0] > 0   # a blast: response changes nothing
     else:
         assert np.all(np.diff(k_t) > 0), k_t
+
+
+def test_a_blast_reaches_a_bounded_crowd() -> None:
+    """A device on a 20,000-person shopping street harms those within its reach only."""
+    p = default_casualty_parameters()
+    assert reach_cap("pbied", p) == 1000.0 and reach_cap("mtfa", p) is None
+    assert reach_cap("pbied+mtfa", p) is None
+    small, large = predict_casualties("pbied", [1000.0, 20_000.0], 0.0)
+    assert small == large == pytest.approx(p.burst["pbied"])
+    assert predict_casualties("mtfa", 20_000.0, 5.0) > predict_casualties("mtfa", 1000.0, 5.0)
 
 
 def test_crowd_is_not_only_a_cap() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -50,6 +50,15 @@ def plan(
     = None,
     seed: Annotated[int | None, typer.Option(
         help="Roster seed for drills and tests; without it rosters draw OS entropy.")] = None,
+    beats: Annotated[bool, typer.Option(
+        "--beats", help="Also plan walked beats (stops of 10-20 min, loops that fit the slot) "
+                        "and report what walking costs; writes beats.geojson and beats.json "
+                        "with --out.")] = False,
+    beats_attacker: Annotated[str, typer.Option(
+        help="Attacker model of the beat plan: mixture (proven within 0.1%) or bayesian "
+             "(with its proven gap).")] = "mixture",
+    beats_time_limit: Annotated[float, typer.Option(
+        help="Seconds allowed for the beat solver (a safety net).")] = 240.0,
 ) -> None:
     """Plan where armed patrols stand, slot by slot (a Stackelberg security game)."""
     from citywatch.errors import ScenarioError
@@ -70,6 +79,7 @@ def plan(
             msg = f"`--require` must look like SITE=COVERAGE, got {item!r}"
             raise ScenarioError(msg)
     policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
+<<<<<<< HEAD
     if roster_days is not None and roster_days < 1:
         msg = f"`--roster-days` must be >= 1, got {roster_days}"
         raise ScenarioError(msg)
@@ -78,17 +88,51 @@ def plan(
                  what="plan:")
     with writing("plan"):
         written = write_plan(p, out) if out is not None else []
+=======
+    p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy,
+                  arv=arv, arv_time_limit=arv_time_limit)
+    written = write_plan(p, out) if out is not None else []
+    beat_plan = None
+    if beats:
+        from citywatch.cli._common import scenario_folder
+        from citywatch.schedule.beat_plan import (
+            beats_for,
+            price_of_beats,
+            solve_beats,
+            write_beat_plan,
+        )
+
+        candidates = beats_for(sc, folder=scenario_folder(scenario))
+        beat_plan = solve_beats(p.built.game, candidates, n_sites=len(sc.sites),
+                                slot_minutes=[s.hours * 60.0 for s in sc.slots],
+                                attacker=beats_attacker, time_limit=beats_time_limit)
+        price = price_of_beats(p, beat_plan)
+        if out is not None:
+            written += write_beat_plan(beat_plan, p, price, out)
+>>>>>>> main
     if roster_days is not None:
         from citywatch.schedule import roster_from_plan
         from citywatch.schedule.export import export_roster
 
+<<<<<<< HEAD
         roster = run_long(lambda: roster_from_plan(p, days=roster_days, seed=seed),
                           what="roster:", nothing_written="the plan was written, no roster"
                           if written else "nothing was written")
         with writing("roster"):
             written += export_roster(roster, (out or Path("plan")) / "roster")
+=======
+        if roster_days < 1:
+            msg = f"`--roster-days` must be >= 1, got {roster_days}"
+            raise ScenarioError(msg)
+        roster = roster_from_plan(p, days=roster_days, seed=seed, beats=beat_plan is not None,
+                                  beat_plan=beat_plan)
+        written += export_roster(roster, (out or Path("plan")) / "roster")
+>>>>>>> main
     if json_out:
-        print_json(p.to_dict())
+        data = p.to_dict()
+        if beat_plan is not None:
+            data["beats"] = {**beat_plan.to_dict(), "price": price}
+        print_json(data)
         return
     posture = sc.postures[sc.threat_level]
     console.print(f"[bold]{sc.name}[/] — threat level [bold]{sc.threat_level.name}[/] "
@@ -134,5 +178,38 @@ def plan(
                              for slot, ids in p.arv_plan["arv_posts"].items())
         console.print(f"ARV standby (vehicles at posts): {per_slot}. The posts are listed "
                       "under `arv_posts` in --json and --out.")
+    if beat_plan is not None:
+        _print_beats(beat_plan, price)
     for path in written:
         console.print(f"wrote {path}")
+<<<<<<< HEAD
+=======
+
+
+def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:
+    """The price of walking beats, overall and per slot."""
+    eq = beat_plan.equilibrium
+    used = {b for s in range(len(beat_plan.budgets)) for b in beat_plan.marginals(s)}
+    rel = eq.gap / max(abs(eq.defender_utility), 1e-12)
+    console.print(f"[bold]Beats[/]: {len(beat_plan.beats)} candidate beats, {len(used)} used; "
+                  f"solved for the {beat_plan.attacker_model} attacker in {eq.seconds:.1f} s "
+                  f"({eq.method}, proven gap {eq.gap:.3g} = {rel:.2%}).")
+    m, e = price["mixture"], price["each_type"]
+    console.print(f"Price of beats: {m['beats']:.2f} against {m['unconstrained']:.2f} "
+                  f"casualty-equivalents per attack for the mixture attacker (+{m['price']:.2f});"
+                  f" with each attack type responding {e['beats']:.2f} against "
+                  f"{e['unconstrained']:.2f} (+{e['price']:.2f}).")
+    table = Table(title="Price of beats per slot (mixture attacker striking in that slot)",
+                  show_edge=False)
+    for col in ("slot", "beats", "unconstrained", "price", "presence per team"):
+        table.add_column(col, justify="left" if col == "slot" else "right")
+    for slot, row in price["per_slot"].items():
+        table.add_row(slot, f"{row['beats']:.2f}", f"{row['unconstrained']:.2f}",
+                      f"{row['price']:+.2f}", f"{price['presence_per_team'][slot]:.0%}")
+    console.print(table)
+
+
+def _short(name: str, width: int = 28) -> str:
+    """A site name cut to `width` characters for tables."""
+    return name if len(name) <= width else name[: width - 1].rstrip() + "…"
+>>>>>>> main

@@ -25,6 +25,7 @@ and leave-London-out (the London rows predicted by a fit to the rest).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from scipy.optimize import least_squares
 from citywatch._random import as_generator
 from citywatch.errors import ScenarioError
 from citywatch.model.attacks import AttackRecord
-from citywatch.model.casualties import CasualtyParameters, component_weights
+from citywatch.model.casualties import CasualtyParameters, component_weights, reach_cap
 
 __all__ = [
     "DATA_SD",
@@ -56,17 +57,21 @@ NAMES = ("crowd_exponent", "burst.vehicle", "burst.pbied", "rate.mtfa", "rate.bl
 #: Prior centres (casualties, or casualties a minute, at 1,000 people) [est, see docstring].
 PRIORS = {"burst.vehicle": 50.0, "burst.pbied": 100.0, "rate.mtfa": 11.0,
           "rate.bladed": 2.5, "rate.vehicle": 5.0}
+#: Most people one attack of a component reaches, where bounded [assumption, not fitted]:
+#: a blast reaches the people within tens of metres (Manchester Arena's foyer, ~1,000).
+MAX_REACH = {"pbied": 1000.0}
 #: Log-scale SD of a row's casualties [assumption].
 DATA_SD = 0.5
 #: Log-scale SD of each prior.
 PRIOR_SD = 1.0
 REFERENCE_PEOPLE = 1000.0
+_MAX_REACH_PARAMS = CasualtyParameters(0.5, REFERENCE_PEOPLE, {}, {}, max_reach=MAX_REACH)
 _START = np.array([0.5, *np.log([PRIORS[n] for n in NAMES[1:]])])
 
 
 def _params(theta: FloatArray, *, version: str = "") -> CasualtyParameters:
     v = dict(zip(NAMES[1:], np.exp(theta[1:]), strict=True))
-    return CasualtyParameters(
+    return CasualtyParameters(max_reach=dict(MAX_REACH),
         crowd_exponent=float(np.clip(theta[0], 0.0, 1.5)), reference_people=REFERENCE_PEOPLE,
         burst={"vehicle": float(v["burst.vehicle"]), "pbied": float(v["burst.pbied"])},
         rate={"mtfa": float(v["rate.mtfa"]), "bladed": float(v["rate.bladed"]),
@@ -94,7 +99,9 @@ class _Design:
         reach, minutes, wb, wr = [], [], [], []
         for r in rows:
             p = float(r.people_present or 0.0)
-            reach.append(min(p, r.targets) if r.targets is not None else p)
+            p = min(p, r.targets) if r.targets is not None else p
+            cap = reach_cap(r.type, _MAX_REACH_PARAMS)
+            reach.append(p if cap is None else min(p, cap))
             minutes.append(float(r.minutes_to_stop or 0.0))
             b, w = component_weights(r.type)
             wb.append([b.get(c, 0.0) for c in ("vehicle", "pbied")])
@@ -245,9 +252,7 @@ def fit_casualty_model(records: Sequence[AttackRecord], *, n_bootstrap: int = 40
         lo, hi = np.percentile(b, [5.0, 95.0], axis=0)
         interval = {n: (float(x), float(y)) for n, x, y in zip(NAMES, lo, hi, strict=True)}
     p = _params(theta, version=version)
-    params = CasualtyParameters(p.crowd_exponent, p.reference_people, p.burst, p.rate,
-                                log_sd=se, interval90=interval, residual_sd=residual_sd,
-                                version=version)
+    params = dataclasses.replace(p, log_sd=se, interval90=interval, residual_sd=residual_sd)
     fit_rows = tuple(FitRow(r.id, r.type_label, float(r.people_present or 0.0),
                             float(r.minutes_to_stop or 0.0), r.targets is not None,
                             float(o), float(q), float(lq))
@@ -282,6 +287,11 @@ def fit_to_toml(fit: CasualtyFit, *, data_source: str) -> str:
         f"crowd_exponent = {num(p.crowd_exponent)}",
         "burst = { " + ", ".join(f"{c} = {num(v)}" for c, v in p.burst.items()) + " }",
         "rate = { " + ", ".join(f"{c} = {num(v)}" for c, v in p.rate.items()) + " }",
+        "",
+        "[assumed]",
+        "# not fitted: most people one attack of the component reaches (a blast reaches",
+        "# the people within tens of metres; Manchester Arena's foyer held about 1,000)",
+        "max_reach = { " + ", ".join(f"{c} = {num(v)}" for c, v in p.max_reach.items()) + " }",
         "",
         "[uncertainty]",
         "# standard errors: Laplace (Gauss-Newton Hessian) at the optimum, on the log",

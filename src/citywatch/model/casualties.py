@@ -19,7 +19,11 @@ reach, stopped ``T`` minutes after it began, causes (killed + injured)::
   foot, as at Westminster and London Bridge 2017), so ``vehicle+bladed`` has
   ``b = b_vehicle`` and ``r = r_bladed``;
 * a **targeted** attack (aimed at ``n`` people, not at the crowd, as at Woolwich 2013)
-  has ``P = n`` people in its reach whatever the crowd.
+  has ``P = n`` people in its reach whatever the crowd;
+* a blast reaches only the people within tens of metres, so a ``pbied`` has at most
+  ``max_reach`` people in its reach (1,000: the Manchester Arena foyer, the largest crowd
+  around a device in the data) however large the site [assumption]; the moving attacks
+  (firearms, knives, vehicles) reach the whole crowd of a site.
 
 Protective security (hardening ``h``) multiplies the result by ``1 − e_θ·h`` as before.
 The parameters were fitted to real attacks (`citywatch.model.calibration`) and ship in
@@ -57,6 +61,7 @@ __all__ = [
     "default_casualty_parameters",
     "load_casualty_parameters",
     "predict_casualties",
+    "reach_cap",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -85,6 +90,9 @@ class CasualtyParameters:
         90% bootstrap interval of each fitted parameter (same keys).
     residual_sd
         Residual standard deviation of log casualties at the fit.
+    max_reach
+        Most people one attack of a component can reach, where that is bounded (an
+        assumption, not fitted).
     version, source
         The parameter file's version and where it was read from.
     """
@@ -96,6 +104,7 @@ class CasualtyParameters:
     log_sd: Mapping[str, float] = field(default_factory=dict)
     interval90: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     residual_sd: float = float("nan")
+    max_reach: Mapping[str, float] = field(default_factory=dict)
     version: str = ""
     source: str = field(default="", compare=False)
 
@@ -136,11 +145,23 @@ def component_weights(kind: str | Sequence[str]) -> tuple[dict[str, float], dict
             {c: 1.0 for c in followers if c in _HAS_RATE})
 
 
+def reach_cap(kind: str | Sequence[str], params: CasualtyParameters) -> float | None:
+    """Most people an attack of type `kind` can reach (``None``: the whole crowd).
+
+    A combined attack reaches as far as its farthest-reaching component.
+    """
+    parts = parse_attack_type(kind) if isinstance(kind, str) else tuple(kind)
+    caps = [params.max_reach.get(c) for c in parts]
+    if any(c is None for c in caps):
+        return None
+    return float(max(c for c in caps if c is not None))
+
+
 def burst_and_rate(kind: str | Sequence[str], params: CasualtyParameters) -> tuple[float, float]:
     """Burst ``b_θ`` and rate ``r_θ`` of an attack type at ``P0`` people (combination rule)."""
     wb, wr = component_weights(kind)
-    return (sum(w * float(params.burst.get(c, 0.0)) for c, w in wb.items()),
-            sum(w * float(params.rate.get(c, 0.0)) for c, w in wr.items()))
+    return (float(sum(w * float(params.burst.get(c, 0.0)) for c, w in wb.items())),
+            float(sum(w * float(params.rate.get(c, 0.0)) for c, w in wr.items())))
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,17 +197,19 @@ class CurveSpec(Protocol):
     @property
     def targets(self) -> float | None: ...
     @property
+    def max_reach(self) -> float | None: ...
+    @property
     def hardening_effect(self) -> float: ...
 
 
 def curve_arrays(*, initial: float, rate: float, people_cap: float, crowd_exponent: float,
                  reference_people: float, targets: float | None, people: npt.ArrayLike,
-                 hardening: npt.ArrayLike = 0.0,
-                 hardening_effect: float = 0.0) -> CasualtyCurve:
+                 hardening: npt.ArrayLike = 0.0, hardening_effect: float = 0.0,
+                 max_reach: float | None = None) -> CasualtyCurve:
     """The curve ``min(cap·R, (R/P0)^β·(b + r·T))·(1 − e·h)`` with ``R`` people in reach.
 
-    ``R`` is `people`, or ``min(people, targets)`` for a targeted attack; arrays
-    broadcast together.
+    ``R`` is `people`, or ``min(people, targets)`` for a targeted attack, and at most
+    `max_reach`; arrays broadcast together.
     """
     reach = np.asarray(people, dtype=np.float64)
     if np.any(reach < 0) or not np.all(np.isfinite(reach)):
@@ -197,6 +220,8 @@ def curve_arrays(*, initial: float, rate: float, people_cap: float, crowd_expone
             msg = f"`targets` must be >= 1, got {targets}"
             raise ScenarioError(msg)
         reach = np.minimum(reach, float(targets))
+    if max_reach is not None:
+        reach = np.minimum(reach, float(max_reach))
     factor = 1.0 - float(hardening_effect) * np.asarray(hardening, dtype=np.float64)
     crowd = (reach / float(reference_people)) ** float(crowd_exponent) * factor
     ini, rt, cap = np.broadcast_arrays(float(initial) * crowd, float(rate) * crowd,
@@ -212,7 +237,8 @@ def attacker_curve(attacker: CurveSpec, people: npt.ArrayLike, *,
                         crowd_exponent=attacker.crowd_exponent,
                         reference_people=attacker.reference_people, targets=attacker.targets,
                         people=people, hardening=hardening,
-                        hardening_effect=attacker.hardening_effect)
+                        hardening_effect=attacker.hardening_effect,
+                        max_reach=attacker.max_reach)
 
 
 def casualty_curve(kind: str | Sequence[str], people: npt.ArrayLike, *,
@@ -238,7 +264,8 @@ def casualty_curve(kind: str | Sequence[str], people: npt.ArrayLike, *,
     b, r = burst_and_rate(kind, p)
     return curve_arrays(initial=b, rate=r, people_cap=1.0, crowd_exponent=p.crowd_exponent,
                         reference_people=p.reference_people, targets=targets, people=people,
-                        hardening=hardening, hardening_effect=hardening_effect)
+                        hardening=hardening, hardening_effect=hardening_effect,
+                        max_reach=reach_cap(kind, p))
 
 
 def predict_casualties(kind: str | Sequence[str], people: npt.ArrayLike,
@@ -267,6 +294,8 @@ def _parse(data: dict[str, Any], *, source: str) -> CasualtyParameters:
             interval90={k: (float(v[0]), float(v[1]))
                         for k, v in unc.get("interval90", {}).items()},
             residual_sd=float(unc.get("residual_sd", float("nan"))),
+            max_reach={c: float(v) for c, v in data.get("assumed", {}).get("max_reach",
+                                                                            {}).items()},
             version=str(data.get("version", "")), source=source)
     except ScenarioError:
         raise

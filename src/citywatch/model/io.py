@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from citywatch.errors import Problem, ScenarioError
 from citywatch.geo.polygon import multipolygon_bounds
 from citywatch.model.attacks import parse_attack_type
-from citywatch.model.casualties import burst_and_rate, default_casualty_parameters
+from citywatch.model.casualties import burst_and_rate, default_casualty_parameters, reach_cap
 from citywatch.model.force import Force, Shift
 from citywatch.model.scenario import (
     SITE_CATEGORIES,
@@ -142,6 +142,7 @@ class _AttackerIn(_Strict):
     crowd_exponent: float | None = Field(default=None, ge=0, le=1.5)
     reference_people: float | None = Field(default=None, gt=0)
     targets: float | None = Field(default=None, ge=1)
+    max_reach: float | None = Field(default=None, ge=1)
     interdiction: float = Field(ge=0, le=1)
     capture_penalty: float = Field(ge=0)
     hardening_effect: float = Field(ge=0, le=1)
@@ -191,6 +192,8 @@ class _AttackerIn(_Strict):
                 data["crowd_exponent"] = params.crowd_exponent
             if data["reference_people"] is None:
                 data["reference_people"] = params.reference_people
+            if data["max_reach"] is None:
+                data["max_reach"] = reach_cap(kind, params)
         data["kind"] = kind
         if data["crowd_exponent"] is None:
             data["crowd_exponent"] = 0.0
@@ -859,7 +862,7 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
     for a in scenario.attackers:
         lines.append("[[attackers]]")
         for k in ("id", "name", "prior", "kind", "initial_casualties", "casualties_per_minute",
-                  "people_cap", "crowd_exponent", "reference_people", "targets",
+                  "people_cap", "crowd_exponent", "reference_people", "targets", "max_reach",
                   "interdiction", "capture_penalty", "hardening_effect", "description"):
             if getattr(a, k) is not None:
                 lines.append(f"{k} = {_toml_value(getattr(a, k))}")

@@ -9,7 +9,9 @@ For attacker type θ at site *i* in slot *s* with ``P`` people present:
   vehicle (each vehicle busy elsewhere with probability ``arv_busy_probability``);
 * the site's protective security (hardening ``h_i``) lets through a share
   ``f = 1 − hardening_effect_θ · h_i`` of the attack's effect;
-* casualties ``K(T) = min(people_cap_θ · P, initial_θ + rate_θ · T) · f``;
+* casualties ``K(T) = min(people_cap_θ · P, (P/P0)^β_θ · (initial_θ + rate_θ · T)) · f``,
+  growing with the crowd and with the time to armed help
+  (`citywatch.model.casualties`, calibrated on real attacks);
 * an armed team on site interdicts the attack before it causes harm with probability ``q_θ``.
 
 Payoffs (symbolic value ``S_i``, realised as ``f · S_i``; defender weight ``w``;
@@ -35,6 +37,7 @@ import numpy.typing as npt
 
 from citywatch.errors import ScenarioError
 from citywatch.geo.distance import straight_line_times
+from citywatch.model.casualties import CasualtyCurve, attacker_curve, curve_arrays
 from citywatch.model.force import SlotTeams, teams_per_slot
 from citywatch.model.game import SecurityGame
 from citywatch.model.scenario import Scenario
@@ -43,6 +46,7 @@ __all__ = [
     "ALL_BUSY_EXTRA_MIN",
     "ScenarioGame",
     "SiteExplanation",
+    "attacker_curves",
     "build_game",
     "casualties",
     "default_arv_posts",
@@ -138,12 +142,22 @@ def default_arv_posts(travel: FloatArray, weight: FloatArray, vehicles: int,
 
 def casualties(people: npt.ArrayLike, minutes: npt.ArrayLike, *, initial: float, rate: float,
                people_cap: float, hardening: npt.ArrayLike = 0.0,
-               hardening_effect: float = 0.0) -> FloatArray:
+               hardening_effect: float = 0.0, crowd_exponent: float = 0.0,
+               reference_people: float = 1000.0,
+               targets: float | None = None) -> FloatArray:
     """Expected casualties of an attack stopped after `minutes` (see the module docstring)."""
-    p = np.asarray(people, dtype=np.float64)
-    t = np.asarray(minutes, dtype=np.float64)
-    raw = np.minimum(people_cap * p, initial + rate * t)
-    return np.asarray(raw * (1.0 - hardening_effect * np.asarray(hardening, dtype=np.float64)))
+    return curve_arrays(initial=initial, rate=rate, people_cap=people_cap,
+                        crowd_exponent=crowd_exponent, reference_people=reference_people,
+                        targets=targets, people=people, hardening=hardening,
+                        hardening_effect=hardening_effect)(minutes)
+
+
+def attacker_curves(scenario: Scenario) -> list[CasualtyCurve]:
+    """Each attacker type's casualty curve over the targets (slot-major), hardening applied."""
+    n_slots = len(scenario.slots)
+    ppl = scenario.people().T.reshape(-1)
+    hard = np.tile(np.array([site.hardening for site in scenario.sites]), n_slots)
+    return [attacker_curve(a, ppl, hardening=hard) for a in scenario.attackers]
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,11 +248,10 @@ def build_game(scenario: Scenario, *, arv_posts: Sequence[Sequence[int]] | None 
     kc = np.empty((n_types, ppl.size))
     ku = np.empty((n_types, ppl.size))
     dc, du, ac, au = (np.empty((n_types, ppl.size)) for _ in range(4))
+    curves = attacker_curves(scenario)
     for k, a in enumerate(scenario.attackers):
-        kw = dict(initial=a.initial_casualties, rate=a.casualties_per_minute,
-                  people_cap=a.people_cap, hardening=hard, hardening_effect=a.hardening_effect)
-        kc[k] = casualties(ppl, np.full(ppl.size, t_site), **kw)  # type: ignore[arg-type]
-        ku[k] = casualties(ppl, np.maximum(t_resp, t_site), **kw)  # type: ignore[arg-type]
+        kc[k] = curves[k](np.full(ppl.size, t_site))
+        ku[k] = curves[k](np.maximum(t_resp, t_site))
         q = a.interdiction
         sym_k = sym * (1.0 - a.hardening_effect * hard)
         dc[k] = -(1.0 - q) * (kc[k] + w * sym_k)

@@ -116,8 +116,8 @@ class AttackerType:
     """A kind of attack, with its prior and casualty model.
 
     Casualties (killed and injured) of an attack stopped by armed officers after ``T``
-    minutes, with ``P`` people present (``min(P, targets)`` in its reach when the attack
-    is aimed at ``targets`` people; `citywatch.model.casualties`)::
+    minutes, with ``P`` people in its reach (the people present, at most ``max_reach``,
+    and ``targets`` when the attack is aimed at them; `citywatch.model.casualties`)::
 
         K = min(people_cap · P, (P / reference_people)^crowd_exponent
                                 · (initial_casualties + casualties_per_minute · T))
@@ -145,6 +145,7 @@ class AttackerType:
     crowd_exponent: float = 0.0
     reference_people: float = 1000.0
     targets: float | None = None
+    max_reach: float | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from citywatch.errors import ScenarioError
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.games.origami import solve_origami
+from citywatch.model.casualties import attacker_curve
 from citywatch.model.game import SecurityGame
 from citywatch.model.payoffs import (
     ScenarioGame,
@@ -148,10 +149,12 @@ class _Evaluator:
         w = scenario.payoffs.symbolic_weight
         self.t_site = scenario.payoffs.on_site_intervention_min
         pri = scenario.priors()
-        self.types = [(p, a.initial_casualties, a.casualties_per_minute, a.people_cap,
+        # per type: prior, casualty curve over (slots, sites) with hardening applied, and
+        # the share of symbolic value let through
+        self.types = [(p, attacker_curve(a, self.ppl, hardening=hard[None, :]),
                        1.0 - a.hardening_effect * hard) for p, a in
                       zip(pri, scenario.attackers, strict=True)]
-        self.sym_att = sum(p * sym * f for p, _, _, _, f in self.types)  # (sites,)
+        self.sym_att = sum(p * sym * f for p, _, f in self.types)  # (sites,)
         self.sym_def = w * self.sym_att
         self.capacity = np.array([p.capacity for p in scenario.standby], dtype=np.int64)
         self._slot_cache: list[dict[tuple[int, ...], FloatArray]] = [{} for _ in range(n_slots)]
@@ -161,8 +164,8 @@ class _Evaluator:
         """Prior-weighted casualties at each site of slot `s` if armed help takes `minutes`."""
         t = np.maximum(minutes, self.t_site)
         out = np.zeros(self.n_sites)
-        for p, init, rate, cap, f in self.types:
-            out += p * np.minimum(cap * self.ppl[s], init + rate * t) * f
+        for p, curve, _ in self.types:
+            out += p * np.minimum(curve.cap[s], curve.initial[s] + curve.rate[s] * t)
         return out
 
     def slot_harm(self, s: int, posts: tuple[int, ...]) -> FloatArray:

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from citywatch.errors import ScenarioError
+from citywatch.model.casualties import curve_arrays
 from citywatch.model.payoffs import ALL_BUSY_EXTRA_MIN, standby_travel_minutes
 
 if TYPE_CHECKING:
@@ -206,6 +207,8 @@ class SimulationModel:
                     interdiction: npt.ArrayLike, initial: npt.ArrayLike, rate: npt.ArrayLike,
                     people_cap: npt.ArrayLike, people: npt.ArrayLike,
                     hardening: npt.ArrayLike = 0.0, hardening_effect: npt.ArrayLike = 0.0,
+                    crowd_exponent: npt.ArrayLike = 0.0, reference_people: npt.ArrayLike = 1000.0,
+                    targets: Sequence[float | None] | None = None,
                     spread: Spread = DEFAULT_SPREAD, rosters: npt.ArrayLike | None = None,
                     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                     type_ids: Sequence[str] | None = None,
@@ -213,9 +216,10 @@ class SimulationModel:
                     site_ids: Sequence[str] | None = None) -> SimulationModel:
         """A model from plain numbers: shapes (types, slots, sites), (slots, sites), (types,).
 
-        ``initial``, ``rate``, ``people_cap``, ``interdiction`` and ``hardening_effect``
-        are per type; ``hardening`` per site; ``people`` per (slot, site). Casualties
-        follow `citywatch.model.payoffs.casualties`.
+        ``initial``, ``rate``, ``people_cap``, ``interdiction``, ``hardening_effect``,
+        ``crowd_exponent`` and ``targets`` are per type; ``hardening`` per site;
+        ``people`` per (slot, site). Casualties follow
+        `citywatch.model.casualties.curve_arrays` (per cell ``min(cap, initial + rate·T)``).
         """
         p = np.asarray(attack_probability, dtype=np.float64)
         if p.ndim != 3:
@@ -225,10 +229,19 @@ class SimulationModel:
         ppl = np.broadcast_to(np.asarray(people, dtype=np.float64), (s, n))
         hard = np.broadcast_to(np.asarray(hardening, dtype=np.float64), (n,))
 
-        def per_type(x: npt.ArrayLike) -> FloatArray:
-            return np.broadcast_to(np.asarray(x, dtype=np.float64), (t,))[:, None, None]
-
-        factor = 1.0 - per_type(hardening_effect) * hard[None, None, :]
+        ini, rt, he, beta, ref = (np.broadcast_to(np.asarray(x, dtype=np.float64), (t,))
+                                  for x in (initial, rate, hardening_effect, crowd_exponent,
+                                            reference_people))
+        caps = np.broadcast_to(np.asarray(people_cap, dtype=np.float64), (t,))
+        tg = [None] * t if targets is None else list(targets)
+        if len(tg) != t:
+            msg = f"`targets` must have one entry per type ({t}), got {len(tg)}"
+            raise ScenarioError(msg)
+        curves = [curve_arrays(initial=float(ini[k]), rate=float(rt[k]),
+                               people_cap=float(caps[k]), crowd_exponent=float(beta[k]),
+                               reference_people=float(ref[k]), targets=tg[k], people=ppl,
+                               hardening=hard[None, :], hardening_effect=float(he[k]))
+                  for k in range(t)]
         return cls(
             type_ids=tuple(type_ids or (f"type{k}" for k in range(t))),
             slot_names=tuple(slot_names or (f"slot{k}" for k in range(s))),
@@ -239,9 +252,9 @@ class SimulationModel:
             busy_probability=float(busy_probability), dispatch_minutes=float(dispatch_minutes),
             engage_minutes=float(engage_minutes), on_site_minutes=float(on_site_minutes),
             interdiction=np.broadcast_to(np.asarray(interdiction, dtype=np.float64), (t,)),
-            casualty_initial=np.broadcast_to(per_type(initial) * factor, (t, s, n)),
-            casualty_rate=np.broadcast_to(per_type(rate) * factor, (t, s, n)),
-            casualty_cap=per_type(people_cap) * ppl[None] * factor,
+            casualty_initial=np.stack([np.broadcast_to(c.initial, (s, n)) for c in curves]),
+            casualty_rate=np.stack([np.broadcast_to(c.rate, (s, n)) for c in curves]),
+            casualty_cap=np.stack([np.broadcast_to(c.cap, (s, n)) for c in curves]),
             spread=spread, rosters=None if rosters is None else np.asarray(rosters, bool),
             thresholds=tuple(float(x) for x in thresholds),
         )
@@ -290,7 +303,10 @@ class SimulationModel:
             interdiction=[x.interdiction for x in a], initial=[x.initial_casualties for x in a],
             rate=[x.casualties_per_minute for x in a], people_cap=[x.people_cap for x in a],
             people=sc.people().T, hardening=[x.hardening for x in sc.sites],
-            hardening_effect=[x.hardening_effect for x in a], spread=spread, rosters=rosters,
+            hardening_effect=[x.hardening_effect for x in a],
+            crowd_exponent=[x.crowd_exponent for x in a],
+            reference_people=[x.reference_people for x in a], targets=[x.targets for x in a],
+            spread=spread, rosters=rosters,
             thresholds=thresholds, type_ids=[x.id for x in a], slot_names=sc.slot_names,
             site_ids=sc.site_ids)
 
@@ -439,6 +455,7 @@ class SimulationModel:
 
 
 TABLE_BITS = 16
+
 
 
 def _lognormal_table(sigma: float) -> FloatArray:

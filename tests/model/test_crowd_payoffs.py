@@ -1,0 +1,86 @@
+"""The game feels the crowd: payoffs, loss and coverage follow people and response time."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from citywatch.data import london
+from citywatch.games.origami import solve_origami
+from citywatch.model.payoffs import ScenarioGame, attacker_curves, build_game
+from citywatch.model.scenario import Scenario
+
+
+def _scaled(sc: Scenario, factor: float) -> Scenario:
+    return dataclasses.replace(sc, sites=tuple(
+        dataclasses.replace(s, people=tuple(v * factor for v in s.people)) for s in sc.sites))
+
+
+@pytest.fixture(scope="module")
+def built() -> ScenarioGame:
+    return build_game(london())
+
+
+def test_payoffs_monotone_in_crowd_and_time(built: ScenarioGame) -> None:
+    sc = london()
+    curves = attacker_curves(sc)
+    ppl = sc.people().T.reshape(-1)
+    hard = np.tile([s.hardening for s in sc.sites], len(sc.slots))
+    for k, a in enumerate(sc.attackers):
+        c = curves[k]
+        # at equal hardening, more people never means fewer casualties
+        for h in np.unique(hard):
+            idx = np.flatnonzero(hard == h)
+            order = idx[np.argsort(ppl[idx], kind="stable")]
+            k8 = c(np.full(ppl.size, 8.0))[order]
+            assert np.all(np.diff(k8) >= -1e-9), a.id
+        t = np.linspace(0, 30, 7)
+        vals = np.array([c(np.full(ppl.size, x)) for x in t])
+        assert np.all(np.diff(vals, axis=0) >= -1e-12), a.id
+        if a.casualties_per_minute > 0:
+            busy = int(np.argmax(ppl))
+            assert vals[-1, busy] > vals[0, busy]
+    # the uncovered casualties are the curve at the response time
+    k = 0
+    assert np.allclose(built.casualties_uncovered[k], curves[k](np.maximum(
+        built.response_minutes.reshape(-1), sc.payoffs.on_site_intervention_min)))
+
+
+def test_footfall_moves_the_expected_loss(built: ScenarioGame) -> None:
+    base = -solve_origami(built.game.mixture()).defender_utility
+    for factor, at_least in ((0.5, 0.15), (1.5, 0.12)):
+        other = build_game(_scaled(london(), factor), arv_posts=built.arv_posts)
+        loss = -solve_origami(other.game.mixture()).defender_utility
+        assert abs(loss / base - 1.0) > at_least, (factor, loss, base)
+        assert (loss > base) == (factor > 1)
+
+
+def test_busiest_sites_draw_coverage_in_the_morning_peak(built: ScenarioGame) -> None:
+    sc = london()
+    cov = solve_origami(built.game.mixture()).coverage.reshape(len(sc.slots), len(sc.sites))
+    s = sc.slot_index("08-12")
+    ppl = sc.people()[:, s]
+    top = np.argsort(-ppl)[:20]
+    assert cov[s, top].mean() > 2 * cov[s].mean()
+    site = {sid: i for i, sid in enumerate(sc.site_ids)}
+    for busy in ("liverpool_street_stn", "victoria_stn", "waterloo_stn", "oxford_street"):
+        assert cov[s, site[busy]] > 0.2, busy
+    for outer in ("uxbridge_town_centre", "bexleyheath_broadway"):
+        assert cov[s, site[outer]] < cov[s, site["oxford_street"]], outer
+
+
+def test_combined_and_targeted_attackers_in_a_scenario() -> None:
+    sc = london()
+    vehicle = next(a for a in sc.attackers if a.id == "vehicle")
+    assert vehicle.kind == "vehicle+bladed" and vehicle.crowd_exponent > 0.3
+    targeted = dataclasses.replace(vehicle, id="targeted", targets=1.0)
+    sc2 = dataclasses.replace(sc, attackers=(*sc.attackers, targeted))
+    sc2 = dataclasses.replace(sc2, attackers=tuple(
+        dataclasses.replace(a, prior=a.prior / 1.25 if a.id != "targeted" else 0.2)
+        for a in sc2.attackers))
+    b = build_game(sc2)
+    k_t = b.casualties_uncovered[-1]
+    assert k_t.max() <= 1.0 + 1e-9 and k_t.max() > 0.5
+    assert b.casualties_uncovered[2].max() > 50 * k_t.max()
