@@ -83,13 +83,10 @@ lazy("scenario", "citywatch.cli.scenario:app", "Export, validate and explain sce
 lazy("game", "citywatch.cli.game:app",
      "Solve, generate and export security games (JSON interchange format).")
 lazy("audit", "citywatch.cli.serve:app", "The tamper-evident audit log.")
-<<<<<<< HEAD
-lazy("basemap", "citywatch.cli.basemap:app",
-     "Build the basemap the dashboard and the report draw under the plan.")
-=======
 lazy("backtest", "citywatch.cli.backtest:backtest",
      "Predict real attacks' casualties and time to armed help; compare with what happened.")
->>>>>>> main
+lazy("basemap", "citywatch.cli.basemap:app",
+     "Build the basemap the dashboard and the report draw under the plan.")
 
 
 def command_names() -> list[str]:
