@@ -79,7 +79,6 @@ def plan(
             msg = f"`--require` must look like SITE=COVERAGE, got {item!r}"
             raise ScenarioError(msg)
     policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
-<<<<<<< HEAD
     if roster_days is not None and roster_days < 1:
         msg = f"`--roster-days` must be >= 1, got {roster_days}"
         raise ScenarioError(msg)
@@ -88,10 +87,6 @@ def plan(
                  what="plan:")
     with writing("plan"):
         written = write_plan(p, out) if out is not None else []
-=======
-    p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy,
-                  arv=arv, arv_time_limit=arv_time_limit)
-    written = write_plan(p, out) if out is not None else []
     beat_plan = None
     if beats:
         from citywatch.cli._common import scenario_folder
@@ -102,32 +97,30 @@ def plan(
             write_beat_plan,
         )
 
-        candidates = beats_for(sc, folder=scenario_folder(scenario))
-        beat_plan = solve_beats(p.built.game, candidates, n_sites=len(sc.sites),
-                                slot_minutes=[s.hours * 60.0 for s in sc.slots],
-                                attacker=beats_attacker, time_limit=beats_time_limit)
-        price = price_of_beats(p, beat_plan)
+        def plan_beats() -> tuple[Any, dict[str, Any]]:
+            candidates = beats_for(sc, folder=scenario_folder(scenario))
+            bp = solve_beats(p.built.game, candidates, n_sites=len(sc.sites),
+                             slot_minutes=[s.hours * 60.0 for s in sc.slots],
+                             attacker=beats_attacker, time_limit=beats_time_limit)
+            return bp, price_of_beats(p, bp)
+
+        beat_plan, price = run_long(plan_beats, what="plan: beats:",
+                                    nothing_written="the plan was written, no beats"
+                                    if written else "nothing was written")
         if out is not None:
-            written += write_beat_plan(beat_plan, p, price, out)
->>>>>>> main
+            with writing("beats"):
+                written += write_beat_plan(beat_plan, p, price, out)
     if roster_days is not None:
         from citywatch.schedule import roster_from_plan
         from citywatch.schedule.export import export_roster
 
-<<<<<<< HEAD
-        roster = run_long(lambda: roster_from_plan(p, days=roster_days, seed=seed),
+        roster = run_long(lambda: roster_from_plan(p, days=roster_days, seed=seed,
+                                                   beats=beat_plan is not None,
+                                                   beat_plan=beat_plan),
                           what="roster:", nothing_written="the plan was written, no roster"
                           if written else "nothing was written")
         with writing("roster"):
             written += export_roster(roster, (out or Path("plan")) / "roster")
-=======
-        if roster_days < 1:
-            msg = f"`--roster-days` must be >= 1, got {roster_days}"
-            raise ScenarioError(msg)
-        roster = roster_from_plan(p, days=roster_days, seed=seed, beats=beat_plan is not None,
-                                  beat_plan=beat_plan)
-        written += export_roster(roster, (out or Path("plan")) / "roster")
->>>>>>> main
     if json_out:
         data = p.to_dict()
         if beat_plan is not None:
@@ -182,8 +175,6 @@ def plan(
         _print_beats(beat_plan, price)
     for path in written:
         console.print(f"wrote {path}")
-<<<<<<< HEAD
-=======
 
 
 def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:
@@ -208,8 +199,3 @@ def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:
                       f"{row['price']:+.2f}", f"{price['presence_per_team'][slot]:.0%}")
     console.print(table)
 
-
-def _short(name: str, width: int = 28) -> str:
-    """A site name cut to `width` characters for tables."""
-    return name if len(name) <= width else name[: width - 1].rstrip() + "…"
->>>>>>> main

@@ -100,7 +100,9 @@ def roster(
         if overrides:
             msg = "overrides are supported for site rosters only, not with `--beats` yet"
             raise GameError(msg)
-<<<<<<< HEAD
+        r = run_long(lambda: make_beat_roster(sc, beat_plan, days=days, start=first,
+                                              seed=seed), what="roster:")
+    elif plan_json is not None:
         coverage = read_plan_coverage(sc, plan_json)
         r = run_long(lambda: make_roster(sc, coverage, days=days, start=first, seed=seed,
                                          overrides=overrides), what="roster:")
@@ -108,24 +110,13 @@ def roster(
         def work() -> Roster:
             plan = make_plan(sc, attacker=attacker, time_limit=time_limit)
             return roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
-                                    overrides=overrides, time_limit=time_limit)
+                                    overrides=overrides, time_limit=max(time_limit, 120.0),
+                                    beats_attacker="bayesian" if attacker == "bayesian"
+                                    else "mixture")
 
         r = run_long(work, what="roster:")
     with writing("roster"):
         written = export_roster(r, out, formats=formats)
-=======
-        r = make_beat_roster(sc, beat_plan, days=days, start=first, seed=seed)
-    elif plan_json is not None:
-        r = make_roster(sc, read_plan_coverage(sc, plan_json), days=days, start=first,
-                        seed=seed, overrides=overrides)
-    else:
-        plan = make_plan(sc, attacker=attacker, time_limit=time_limit)
-        r = roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
-                             overrides=overrides, time_limit=max(time_limit, 120.0),
-                             beats_attacker="bayesian" if attacker == "bayesian"
-                             else "mixture")
-    written = export_roster(r, out, formats=formats)
->>>>>>> main
     visits = r.mission_visits()
     target = r.target_coverage
     if beats:

@@ -21,13 +21,9 @@ from citywatch.errors import GameError
 from citywatch.model.force import teams_per_slot
 from citywatch.model.game import SecurityGame
 from citywatch.model.scenario import Scenario
-<<<<<<< HEAD
 from citywatch.progress import advance, stage
-from citywatch.schedule.beats import BeatPlan, sample_beats, static_beats
-=======
 from citywatch.schedule.beat_plan import BeatPlan, sample_beats
 from citywatch.schedule.beats import static_beats
->>>>>>> main
 from citywatch.schedule.missions import Mission, Roster
 from citywatch.schedule.overrides import (
     Forbid,
