@@ -193,9 +193,8 @@ class Plan:
         lines = [
             f"The plan randomises {sum(t.patrol_teams for t in self.built.teams)} armed patrol "
             f"team-slots a day over {len(self.built.site_ids)} sites so that a watching "
-            f"attacker gains as little as possible from any one target: {len(indiff)} "
-            f"(site, slot) pairs are equally attractive to it, so there is no weak spot to "
-            f"pick.",
+            f"attacker gains as little as possible from any one target: "
+            + _weak_spot(self.attacker_model, len(indiff)),
             f"Against this plan an attack costs about {loss:.1f} casualty-equivalents on "
             f"average; each attack type's best target against it is "
             + "; ".join(f"{n} at {s} ({sl})" for n, (s, sl) in zip(names, attack, strict=True))
@@ -250,6 +249,18 @@ class Plan:
                             for b in self.policy.binding],
             },
         }
+
+
+def _weak_spot(attacker_model: str, n_indifferent: int) -> str:
+    """The end of the summary's first sentence, true to the attacker model."""
+    if attacker_model == "qr":
+        return ("a quantal-response attacker picks at random, likelier where it gains more, "
+                "so the plan lowers the gain everywhere rather than equalising it.")
+    if n_indifferent == 1:
+        return ("one (site, slot) pair stays its best target; the patrols cannot make any "
+                "other as attractive without leaving that one weaker.")
+    return (f"{n_indifferent} (site, slot) pairs are equally attractive to it, so there is "
+            f"no weak spot to pick.")
 
 
 def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float | None = 15.0,

@@ -40,6 +40,8 @@ def test_report_is_offline(html_and_plan: tuple[str, Plan]) -> None:
 
 def test_report_sections(html_and_plan: tuple[str, Plan]) -> None:
     html, _ = html_and_plan
+    assert "Stackelberg plan against the prior-weighted mixture" in html
+    assert "none plan" not in html and "file:" not in html
     for needle in ("Maps by slot", "Slot day", "Slot night", "Teams and coverage by slot",
                    "Simulated attacks", "What if: +20 armed officers", "Assumptions",
                    "Alpha Station"):

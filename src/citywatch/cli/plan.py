@@ -145,16 +145,8 @@ def plan(
         table.add_row(t.slot, f"{t.officers:.0f}", str(t.patrol_teams), str(t.arv_crews),
                       sites)
     console.print(table)
-    indiff = p.indifferent_targets()
-    by_site: dict[str, list[str]] = {}
-    for sid, slot in indiff:
-        by_site.setdefault(sid, []).append(slot)
-    shown = "; ".join(f"{names[sid]} ({', '.join(slots)})"
-                      for sid, slots in list(by_site.items())[:6])
-    more = f"; and {len(by_site) - 6} more sites" if len(by_site) > 6 else ""
     console.print(f"Expected loss: [bold]{p.expected_loss:.2f}[/] casualty-equivalents per "
-                  f"attack. The attacker is indifferent between {len(indiff)} (site, slot) "
-                  f"targets: {shown}{more}.")
+                  f"attack. {_attack_sentence(p, names)}")
     console.print(p.summary())
     if p.policy is not None:
         pol = p.policy
@@ -199,3 +191,31 @@ def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:
                       f"{row['price']:+.2f}", f"{price['presence_per_team'][slot]:.0%}")
     console.print(table)
 
+
+def _attack_sentence(p: Any, names: dict[str, str]) -> str:
+    """What the attacker does against the plan, in words that fit the attacker model."""
+    import numpy as np
+
+    eq = p.equilibrium
+    if p.attacker_model == "qr" and eq.attack_distribution is not None:
+        dist = np.asarray(eq.attack_distribution, dtype=np.float64)
+        priors = np.asarray(p.built.game.priors, dtype=np.float64)
+        mix = priors @ dist if dist.ndim == 2 else dist
+        top = np.argsort(-mix, kind="stable")[:3]
+        shown = "; ".join(f"{names[sid]} ({slot}) {mix[t]:.0%}" for t in top
+                          for sid, slot in [p.built.target_label(int(t))])
+        return (f"A quantal-response attacker chooses at random, likelier where it gains "
+                f"more; its most likely targets: {shown}.")
+    indiff = p.indifferent_targets()
+    if len(indiff) == 1:
+        sid, slot = indiff[0]
+        return (f"The attacker's best target is {names[sid]} ({slot}); no other target is "
+                f"as attractive to it.")
+    by_site: dict[str, list[str]] = {}
+    for sid, slot in indiff:
+        by_site.setdefault(sid, []).append(slot)
+    shown = "; ".join(f"{names[sid]} ({', '.join(slots)})"
+                      for sid, slots in list(by_site.items())[:6])
+    more = f"; and {len(by_site) - 6} more sites" if len(by_site) > 6 else ""
+    return (f"The attacker is indifferent between {len(indiff)} (site, slot) targets: "
+            f"{shown}{more}.")

@@ -252,6 +252,28 @@ def _assumptions(sc: Scenario) -> str:
             + _table(["attack type", "prior", "initial", "per minute", "interdiction"], types))
 
 
+_MODELS = {
+    "bayesian": "Bayesian Stackelberg plan (each attack type answers it on its own)",
+    "mixture": "Stackelberg plan against the prior-weighted mixture of the attack types",
+    "qr": "plan against a quantal-response (boundedly rational) attacker",
+    "none": "baseline plan (not an equilibrium)",
+}
+
+
+def model_and_method(plan: Plan) -> str:
+    """The plan's attacker model and solver in words, e.g. for the report's header."""
+    eq = plan.equilibrium
+    model = _MODELS.get(plan.attacker_model, f"{plan.attacker_model} plan")
+    method = eq.method.removeprefix("file:")
+    if eq.optimal:
+        proof = "proven optimal"
+    elif np.isfinite(eq.gap):
+        proof = f"proven gap {eq.gap:.3g}"
+    else:
+        proof = "no optimality proof"
+    return f"{model}; solver {method}, {proof}"
+
+
 def _map_slot(plan: Plan, slot: str | None) -> int:
     """The slot shown on the map: `slot`, or the one with the most patrol teams."""
     if slot is not None:
@@ -268,8 +290,7 @@ def render_report(plan: Plan, parts: ReportParts | None = None) -> str:
     sections = [
         f"<h1>{html.escape(sc.name)} armed deployment plan</h1>",
         f"<p class='meta'>Scenario {html.escape(sc.name)} v{html.escape(sc.version)}, threat "
-        f"level {sc.threat_level.name}; {html.escape(plan.attacker_model)} plan "
-        f"({html.escape(plan.equilibrium.method)}); generated "
+        f"level {sc.threat_level.name}; {html.escape(model_and_method(plan))}; generated "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
         f"<p>{html.escape(plan.summary())}</p>",
         "<h2>Maps by slot</h2>",
