@@ -62,7 +62,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.games.equilibrium import best_responses
 from citywatch.games.schedules.game import ScheduleEquilibrium
 from citywatch.model.game import SecurityGame
