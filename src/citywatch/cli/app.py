@@ -84,7 +84,7 @@ lazy("game", "citywatch.cli.game:app",
      "Solve, generate and export security games (JSON interchange format).")
 lazy("audit", "citywatch.cli.serve:app", "The tamper-evident audit log.")
 lazy("backtest", "citywatch.cli.backtest:backtest",
-     "Predict real attacks' casualties and time to armed help; compare with what happened.")
+     "Predict each attack's casualties and time to armed help; compare with what happened.")
 lazy("basemap", "citywatch.cli.basemap:app",
      "Build the basemap the dashboard and the report draw under the plan.")
 

@@ -251,3 +251,8 @@ def _attack_sentence(p: Any, names: dict[str, str]) -> str:
     more = f"; and {len(by_site) - 6} more sites" if len(by_site) > 6 else ""
     return (f"The attacker is indifferent between {len(indiff)} (site, slot) targets: "
             f"{shown}{more}.")
+
+
+def _short(name: str, width: int = 28) -> str:
+    """A name cut to `width` characters where a sentence has no room for more."""
+    return name if len(name) <= width else name[: width - 1].rstrip() + "…"

@@ -43,7 +43,12 @@ $("login-form").addEventListener("submit", async (ev) => {
   state.role = t.role;
   $("who").textContent = t.name + " (" + t.role + ")";
   $("login").hidden = true;
-  await showRole(t.role);
+  try {
+    await showRole(t.role);
+  } catch (e) {
+    // signing out while the page was still loading is not an error
+    if (e.message !== "signed out") $("role-note").textContent += " (" + e.message + ")";
+  }
 });
 
 // What each role may do, and a plain sentence for what it may not (the server enforces it).
