@@ -67,5 +67,5 @@ def plan_map(plan_id: Id, request: Request, session: SessionDep,
     if rec.status != "done":
         raise HTTPException(409, f"plan_id: plan {plan_id} is {rec.status}, not done")
     body = _cached(request, ("plan", plan_id), lambda: executor.submit(
-        lambda: map_data(services.plan_object(rec))).result())
+        lambda: map_data(services.plan_object(rec, request.app.state.plans))).result())
     return Response(body, media_type="application/json")
