@@ -24,7 +24,8 @@ def _citywatch(*args: str) -> list[str]:
 
 def test_sigint_during_plan_stops_at_once_with_one_line(tmp_path: Path) -> None:
     out = tmp_path / "plan"
-    proc = subprocess.Popen(_citywatch("plan", "--attacker", "bayesian", "--time-limit", "120",
+    proc = subprocess.Popen(_citywatch("plan", "--attacker", "bayesian", "--mip-nodes", "-1",
+                                       "--time-limit", "120",
                                        "--out", str(out)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=ENV)
