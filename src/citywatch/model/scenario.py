@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from citywatch.errors import ScenarioError
 from citywatch.model.force import Force
+from citywatch.model.protection import ProtectionPost
 from citywatch.model.slots import TimeSlot
 from citywatch.model.standards import ResponseStandard
 from citywatch.model.threat import PostureTable, ThreatLevel, default_postures
@@ -201,6 +202,8 @@ class Scenario:
     #: Response standards every plan's ARV placement must meet (``[response]`` in
     #: scenario.toml; London ships ``15m@100%``); ``()`` for none.
     response_standards: tuple[ResponseStandard, ...] = ()
+    #: Armed officers permanently at sites (`citywatch.model.protection`).
+    protection: tuple[ProtectionPost, ...] = ()
     boundary_attribution: str = ""
     basemap: str = field(default="", repr=False)
 
