@@ -20,6 +20,7 @@ from citywatch.games.equilibrium import Equilibrium, best_responses
 from citywatch.games.policy import LinearConstraint, PolicyEquilibrium
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
+from citywatch.plausibility import check_plan
 
 __all__ = [
     "ATTACKER_MODELS",
@@ -200,6 +201,11 @@ class Plan:
             + "; ".join(f"{n} at {s} ({sl})" for n, (s, sl) in zip(names, attack, strict=True))
             + ".",
         ]
+        posture = self.scenario.postures[self.scenario.threat_level]
+        rates = posture.loss_rates(loss)
+        lines.append(f"At {self.scenario.threat_level.name} ({posture.attack_likelihood:g} "
+                     f"attacks a year expected) that is {rates['per_week']:.2f} a week, "
+                     f"{rates['per_year']:.1f} a year.")
         return " ".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,6 +225,9 @@ class Plan:
             "coverage": list(self.coverage_rows()),
             "defender_utility": self.defender_utility,
             "expected_casualties_per_attack": self.expected_loss,
+            **{f"expected_casualties_{k}": v for k, v in
+               posture.loss_rates(self.expected_loss).items() if k != "per_attack"},
+            "plausibility": [f.to_dict() for f in check_plan(self)],
             "attack": {a.id: {"site": s, "slot": sl} for a, (s, sl) in zip(
                 sc.attackers, (self.built.target_label(int(t)) for t in self.attacked),
                 strict=True)},

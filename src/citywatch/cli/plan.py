@@ -113,6 +113,10 @@ def plan(
                   f"attack. The attacker is indifferent between {len(indiff)} (site, slot) "
                   f"targets: {shown}{more}.")
     console.print(p.summary())
+    from citywatch.plausibility import check_plan
+
+    for finding in check_plan(p):
+        console.print(f"[yellow]Check:[/] {finding.text}")
     if p.policy is not None:
         pol = p.policy
         console.print(f"Policy cost: {pol.total_cost:.3g} casualty-equivalents per attack "
