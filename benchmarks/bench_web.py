@@ -9,8 +9,11 @@ machine with the server, so on 2 cores the two compete for CPU.
 With ``--client wrk`` the load comes from wrk (Debian's package; a C client with far
 less overhead than Python's), so less of the 2 cores goes to the load generator.
 
-Run: ``python benchmarks/bench_web.py [SECONDS] [--client httpx|wrk]`` (needs the ``web`` extra
-and httpx). Only loopback addresses are used; every loop is bounded in time.
+With ``--processes N`` the server runs N uvicorn worker processes (``citywatch serve
+--processes N``: one shared key, one elected job runner).
+
+Run: ``python benchmarks/bench_web.py [SECONDS] [--client httpx|wrk] [--processes N]`` (needs
+the ``web`` extra and httpx). Only loopback addresses are used; every loop is bounded in time.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -92,13 +96,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("seconds", nargs="?", type=float, default=30.0)
     parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx")
+    parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cw-load-"))
     db = f"sqlite:///{folder / 'cw.db'}"
-    env = {**os.environ, "CITYWATCH_ADMIN_PASSWORD": PASSWORD, "CITYWATCH_SECRET_KEY": "k" * 40}
+    env = {**os.environ, "CITYWATCH_ADMIN_PASSWORD": PASSWORD,
+           "CITYWATCH_SECRET_KEY": secrets.token_urlsafe(32)}
     cmd = [sys.executable, "-m", "citywatch", "serve", "--db", db]
     subprocess.run([*cmd, "--init-admin", "chief", "--init-only"], env=env, check=True)
-    srv = subprocess.Popen([*cmd, "--port", str(PORT)], env=env, stdout=subprocess.DEVNULL,
+    srv = subprocess.Popen([*cmd, "--port", str(PORT), "--processes", str(args.processes)],
+                           env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     try:
         for _ in range(300):
@@ -123,7 +130,8 @@ def main() -> None:
         while (httpx.get(f"{URL}/api/plans/{pid}", headers=planner).json()["status"] != "done"
                and time.monotonic() < deadline):
             time.sleep(0.2)
-        print(json.dumps({"cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}))
+        print(json.dumps({"cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
+                          "processes": args.processes}))
         for path in ("/api/plans?limit=20", f"/api/plans/{pid}", "/api/health"):
             if args.client == "wrk":
                 print(json.dumps(_wrk(path, viewer, args.seconds)), flush=True)

@@ -102,3 +102,47 @@ def test_plan_with_roster_days(small_dir: Path, tmp_path: Path) -> None:
     assert rows and {"site_id", "start"} <= set(rows[0])
     bad = cli_run("plan", "--scenario", str(small_dir), "--roster-days", "0")
     assert bad.returncode == 2 and "--roster-days" in bad.stderr
+
+
+def test_plan_with_beats_then_roster_of_beats(small_dir: Path, tmp_path: Path) -> None:
+    plan_dir = tmp_path / "plan"
+    made = cli_run("plan", "--scenario", str(small_dir), "--attacker", "mixture", "--beats",
+                   "--out", str(plan_dir))
+    assert made.returncode == 0, made.stderr
+    assert "Price of beats" in made.stdout
+    doc = json.loads((plan_dir / "beats.geojson").read_text())
+    assert doc["features"]
+    for f in doc["features"]:
+        assert f["geometry"]["type"] == "LineString"
+        assert {"slot", "stops", "dwell_minutes"} <= set(f["properties"])
+    saved = json.loads((plan_dir / "beats.json").read_text())
+    assert saved["price"]["mixture"]["price"] >= -1e-9  # walking never beats standing
+    out = tmp_path / "r"
+    proc = run("--scenario", str(small_dir), "--plan", str(plan_dir / "plan.json"), "--beats",
+               "--days", "3", "--seed", "2", "--out", str(out), "--format", "csv,geojson,html")
+    assert proc.returncode == 0, proc.stderr
+    with (out / "roster.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    tours = [r for r in rows if r["tactic"] == "beat"]
+    assert tours and all(r["beat_id"] and r["hub"] and int(r["stop"]) >= 1 for r in tours)
+    walks = json.loads((out / "beats.geojson").read_text())["features"]
+    assert any(f["geometry"]["type"] == "LineString" and f["properties"]["stops"]
+               for f in walks)
+    no_beats = tmp_path / "plain"
+    assert cli_run("plan", "--scenario", str(small_dir), "--attacker", "mixture", "--out",
+                   str(no_beats)).returncode == 0
+    missing = run("--scenario", str(small_dir), "--plan", str(no_beats / "plan.json"),
+                  "--beats", "--out", str(tmp_path / "m"))
+    assert missing.returncode == 2 and "beats.json" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_bad_beats_csv_is_one_line(small_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "scenario"
+    shutil.copytree(small_dir, folder)
+    (folder / "beats.csv").write_text("action,id,stops,dwell_minutes\nadd,x,abbey,45\n")
+    proc = cli_run("plan", "--scenario", str(folder), "--attacker", "mixture", "--beats")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "dwell_minutes" in proc.stderr and "row 2" in proc.stderr

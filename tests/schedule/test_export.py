@@ -124,6 +124,9 @@ def test_briefings_are_marked(roster: Roster, exported: Path) -> None:
         assert text.rstrip().endswith("</html>")
     names_on_pages = "".join(p.read_text() for p in pages)
     assert all(m.mission_id in names_on_pages for m in roster.missions())
+    # every mission is listed once (issue 14: day shifts listed each mission twice)
+    assert all(names_on_pages.count(f"<td>{m.mission_id}</td>") == 1
+               for m in roster.missions())
 
 
 def test_rule_breaking_roster_is_not_published(roster: Roster, tmp_path: Path) -> None:

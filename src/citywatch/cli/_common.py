@@ -53,6 +53,16 @@ def load(scenario: str, *, threat: str | None = None, officers: int | None = Non
     return sc
 
 
+def scenario_folder(scenario: str) -> Path | None:
+    """The folder of a scenario given by path (``None`` for an embedded scenario)."""
+    from citywatch.data import scenario_names
+
+    if scenario.lower() in scenario_names():
+        return None
+    path = Path(scenario)
+    return path if path.is_dir() else path.parent
+
+
 def print_json(data: Any, *, pretty: bool = True) -> None:
     """Print JSON to stdout without rich markup: indented, or compact (``pretty=False``)."""
     sys.stdout.write(dumps(data, pretty=pretty) + "\n")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -29,6 +29,10 @@ def plan(
     = "joint",
     arv_time_limit: Annotated[float, typer.Option(help="Seconds for the joint ARV search.")]
     = 8.0,
+    response_standard: Annotated[list[str] | None, typer.Option(
+        help="ARV response standard every slot must meet, MINUTESm@SHARE% of people "
+             "(100% = every site), e.g. 10m@90%; repeatable; 'none' for none "
+             "(default: the scenario's, London 15m@100%).")] = None,
     top: Annotated[int, typer.Option(help="Sites listed per slot.")] = 5,
     json_out: Annotated[bool, typer.Option("--json", help="Print the full plan as JSON.")]
     = False,
@@ -49,6 +53,15 @@ def plan(
     = None,
     seed: Annotated[int | None, typer.Option(
         help="Roster seed for drills and tests; without it rosters draw OS entropy.")] = None,
+    beats: Annotated[bool, typer.Option(
+        "--beats", help="Also plan walked beats (stops of 10-20 min, loops that fit the slot) "
+                        "and report what walking costs; writes beats.geojson and beats.json "
+                        "with --out.")] = False,
+    beats_attacker: Annotated[str, typer.Option(
+        help="Attacker model of the beat plan: mixture (proven within 0.1%) or bayesian "
+             "(with its proven gap).")] = "mixture",
+    beats_time_limit: Annotated[float, typer.Option(
+        help="Seconds allowed for the beat solver (a safety net).")] = 240.0,
 ) -> None:
     """Plan where armed patrols stand, slot by slot (a Stackelberg security game)."""
     from citywatch.errors import ScenarioError
@@ -69,9 +82,30 @@ def plan(
             msg = f"`--require` must look like SITE=COVERAGE, got {item!r}"
             raise ScenarioError(msg)
     policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
+    from citywatch.model.standards import parse_standards
+
+    standards = (None if not response_standard else
+                 parse_standards(response_standard, name="--response-standard"))
     p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy,
-                  arv=arv, arv_time_limit=arv_time_limit)
+                  arv=arv, arv_time_limit=arv_time_limit, response_standards=standards)
     written = write_plan(p, out) if out is not None else []
+    beat_plan = None
+    if beats:
+        from citywatch.cli._common import scenario_folder
+        from citywatch.schedule.beat_plan import (
+            beats_for,
+            price_of_beats,
+            solve_beats,
+            write_beat_plan,
+        )
+
+        candidates = beats_for(sc, folder=scenario_folder(scenario))
+        beat_plan = solve_beats(p.built.game, candidates, n_sites=len(sc.sites),
+                                slot_minutes=[s.hours * 60.0 for s in sc.slots],
+                                attacker=beats_attacker, time_limit=beats_time_limit)
+        price = price_of_beats(p, beat_plan)
+        if out is not None:
+            written += write_beat_plan(beat_plan, p, price, out)
     if roster_days is not None:
         from citywatch.schedule import roster_from_plan
         from citywatch.schedule.export import export_roster
@@ -79,10 +113,14 @@ def plan(
         if roster_days < 1:
             msg = f"`--roster-days` must be >= 1, got {roster_days}"
             raise ScenarioError(msg)
-        roster = roster_from_plan(p, days=roster_days, seed=seed)
+        roster = roster_from_plan(p, days=roster_days, seed=seed, beats=beat_plan is not None,
+                                  beat_plan=beat_plan)
         written += export_roster(roster, (out or Path("plan")) / "roster")
     if json_out:
-        print_json(p.to_dict())
+        data = p.to_dict()
+        if beat_plan is not None:
+            data["beats"] = {**beat_plan.to_dict(), "price": price}
+        print_json(data)
         return
     posture = sc.postures[sc.threat_level]
     console.print(f"[bold]{sc.name}[/] — threat level [bold]{sc.threat_level.name}[/] "
@@ -132,8 +170,56 @@ def plan(
                              for slot, ids in p.arv_plan["arv_posts"].items())
         console.print(f"ARV standby (vehicles at posts): {per_slot}. The posts are listed "
                       "under `arv_posts` in --json and --out.")
+    _print_response(p)
+    if beat_plan is not None:
+        _print_beats(beat_plan, price)
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _print_response(p: object) -> None:
+    """Per slot: share of people within 5/8/10/15 minutes of armed help, the worst site."""
+    from citywatch.plan import Plan
+
+    assert isinstance(p, Plan)
+    names = {s.id: s.name for s in p.scenario.sites}
+    report = p.response_report()
+    stds = ", ".join(str(x) for x in p.response_standards) or "none"
+    table = Table(title=f"Armed response (expected minutes from the call, no patrol on "
+                        f"site; standard {stds})", show_edge=False)
+    table.add_column("slot", no_wrap=True)
+    for m in ("5", "8", "10", "15"):
+        table.add_column(f"people ≤{m} min", justify="right")
+    table.add_column("worst site")
+    table.add_column("min", justify="right")
+    for slot, rep in report.items():
+        within = rep["within"]
+        table.add_row(slot, *(f"{within[m]:.0%}" for m in ("5", "8", "10", "15")),
+                      _short(names[rep["worst_site"]], 34), f"{rep['worst_minutes']:.1f}")
+    console.print(table)
+
+
+def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:
+    """The price of walking beats, overall and per slot."""
+    eq = beat_plan.equilibrium
+    used = {b for s in range(len(beat_plan.budgets)) for b in beat_plan.marginals(s)}
+    rel = eq.gap / max(abs(eq.defender_utility), 1e-12)
+    console.print(f"[bold]Beats[/]: {len(beat_plan.beats)} candidate beats, {len(used)} used; "
+                  f"solved for the {beat_plan.attacker_model} attacker in {eq.seconds:.1f} s "
+                  f"({eq.method}, proven gap {eq.gap:.3g} = {rel:.2%}).")
+    m, e = price["mixture"], price["each_type"]
+    console.print(f"Price of beats: {m['beats']:.2f} against {m['unconstrained']:.2f} "
+                  f"casualty-equivalents per attack for the mixture attacker (+{m['price']:.2f});"
+                  f" with each attack type responding {e['beats']:.2f} against "
+                  f"{e['unconstrained']:.2f} (+{e['price']:.2f}).")
+    table = Table(title="Price of beats per slot (mixture attacker striking in that slot)",
+                  show_edge=False)
+    for col in ("slot", "beats", "unconstrained", "price", "presence per team"):
+        table.add_column(col, justify="left" if col == "slot" else "right")
+    for slot, row in price["per_slot"].items():
+        table.add_row(slot, f"{row['beats']:.2f}", f"{row['unconstrained']:.2f}",
+                      f"{row['price']:+.2f}", f"{price['presence_per_team'][slot]:.0%}")
+    console.print(table)
 
 
 def _short(name: str, width: int = 28) -> str:

@@ -56,7 +56,7 @@ def roster(
     officers: Annotated[int | None, typer.Option(help="Armed officers in the force.")] = None,
     plan_json: Annotated[Path | None, typer.Option(
         "--plan", help="Sample from this plan.json (from `citywatch plan --out`) instead of "
-                       "solving again.")] = None,
+                       "solving again; with --beats, from the beats.json beside it.")] = None,
     attacker: Annotated[str, typer.Option(
         help="Attacker model when solving: auto, bayesian, mixture or qr.")] = "auto",
     time_limit: Annotated[float, typer.Option(help="Seconds allowed for each solver.")] = 30.0,
@@ -82,26 +82,52 @@ def roster(
     first = date.fromisoformat(start) if start else None
     sc = load(scenario, threat=threat, officers=officers)
     overrides = parse_overrides(pin or [], forbid or [])
-    if plan_json is not None:
-        if beats:
-            msg = "`--beats` solves its own game; drop `--plan` or `--beats`"
+    if plan_json is not None and beats:
+        import json
+
+        from citywatch.errors import ScenarioError
+        from citywatch.schedule.beat_plan import BeatPlan
+        from citywatch.schedule.roster import make_beat_roster
+
+        read_plan_coverage(sc, plan_json)  # the same scenario and threat level
+        beats_json = Path(plan_json).with_name("beats.json")
+        if not beats_json.is_file():
+            msg = (f"`--plan` {plan_json} has no beats.json beside it; write it with "
+                   f"`citywatch plan --beats --out {Path(plan_json).parent}`")
+            raise ScenarioError(msg)
+        beat_plan = BeatPlan.from_dict(json.loads(beats_json.read_text(encoding="utf-8")), sc)
+        if overrides:
+            msg = "overrides are supported for site rosters only, not with `--beats` yet"
             raise GameError(msg)
+        r = make_beat_roster(sc, beat_plan, days=days, start=first, seed=seed)
+    elif plan_json is not None:
         r = make_roster(sc, read_plan_coverage(sc, plan_json), days=days, start=first,
                         seed=seed, overrides=overrides)
     else:
         plan = make_plan(sc, attacker=attacker, time_limit=time_limit)
         r = roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
-                             overrides=overrides, time_limit=time_limit)
+                             overrides=overrides, time_limit=max(time_limit, 120.0),
+                             beats_attacker="bayesian" if attacker == "bayesian"
+                             else "mixture")
     written = export_roster(r, out, formats=formats)
     visits = r.mission_visits()
     target = r.target_coverage
-    gap = float(np.abs(visits.mean(axis=0) - target).mean())
-    # mean absolute deviation of a binomial share, normal approximation
-    noise = float((np.sqrt(target * (1 - target) / days) * np.sqrt(2 / np.pi)).mean())
-    console.print(f"[bold]{sc.name}[/]: {days}-day roster from {r.start}, {len(r.teams)} "
-                  f"teams, {int(visits.sum())} site-slot visits. Realised coverage differs "
-                  f"from the plan by {gap:.3f} on average over {target.size} (site, slot) "
-                  f"pairs; independent draws alone give about {noise:.3f}.")
+    if beats:
+        realised = r.planned_presence()
+        gap = float(np.abs(realised - target).mean())
+        stops = sum(1 for _ in r.missions())
+        console.print(f"[bold]{sc.name}[/]: {days}-day roster of walked beats from "
+                      f"{r.start}, {len(r.teams)} teams, {stops} timed stops. The beats "
+                      f"drawn give each site's presence share within {gap:.3f} of the plan "
+                      f"on average over {target.size} (site, slot) pairs.")
+    else:
+        gap = float(np.abs(visits.mean(axis=0) - target).mean())
+        # mean absolute deviation of a binomial share, normal approximation
+        noise = float((np.sqrt(target * (1 - target) / days) * np.sqrt(2 / np.pi)).mean())
+        console.print(f"[bold]{sc.name}[/]: {days}-day roster from {r.start}, {len(r.teams)} "
+                      f"teams, {int(visits.sum())} site-slot visits. Realised coverage "
+                      f"differs from the plan by {gap:.3f} on average over {target.size} "
+                      f"(site, slot) pairs; independent draws alone give about {noise:.3f}.")
     for note in r.notes:
         console.print(f"[dim]{note}[/]")
     for impact in r.overrides:

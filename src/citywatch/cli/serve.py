@@ -79,11 +79,17 @@ def serve(
                    "a prompt)."),
     init_only: bool = typer.Option(False, help="Only migrate the database (and create the "
                                                "admin); do not start the server."),
-    workers: int = typer.Option(2, min=1, max=64, help="Threads for solver jobs."),
+    workers: int = typer.Option(2, min=1, max=64, help="Threads for solver jobs "
+                                                        "(in the process running jobs)."),
+    processes: int = typer.Option(1, min=1, max=32, help="Server processes (uvicorn "
+                                  "workers); they share one key and elect one job runner."),
+    docs: bool = typer.Option(False, help="Serve /docs and /openapi.json (Swagger's assets "
+                                          "come from a CDN)."),
 ) -> None:
     """Run the CityWatch web service and dashboard (migrates the database first)."""
     require("fastapi", "web")
     require("uvicorn", "web")
+    from citywatch.errors import ConfigError
     from citywatch.store import connect
 
     connect(db).dispose()  # migrate before anything else
@@ -94,17 +100,26 @@ def serve(
         return
     import uvicorn
 
-    from citywatch.web import Settings, create_app
+    from citywatch.web.app import SETTINGS_ENV, create_app
 
-    from citywatch.errors import ConfigError
-
-    settings = _settings(db, key_file, workers=workers)
+    settings = _settings(db, key_file, workers=workers, docs=docs,
+                         jobs="inline" if processes == 1 else "elected")
     try:
-        application = create_app(settings)
+        # the first start makes the key file, seals the log and stores London, once,
+        # before any worker process starts
+        application = create_app(settings if processes == 1 else
+                                 settings.model_copy(update={"jobs": "off"}))
     except ConfigError as err:
         fail(str(err))
-    console.print(f"CityWatch on http://{host}:{port}/  (OFFICIAL-SENSITIVE)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    console.print(f"CityWatch on http://{host}:{port}/  (OFFICIAL-SENSITIVE, "
+                  f"{processes} process{'es' if processes > 1 else ''})")
+    if processes == 1:
+        uvicorn.run(application, host=host, port=port, log_level="info")
+        return
+    application.state.engine.dispose()
+    os.environ[SETTINGS_ENV] = settings.model_dump_json(exclude={"secret_key"})
+    uvicorn.run("citywatch.web.app:create_app_from_env", factory=True, host=host, port=port,
+                workers=processes, log_level="info")
 
 
 @app.command()

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.games.origami import solve_origami
 from citywatch.games.policy import LinearConstraint, constraint_matrix
@@ -766,12 +766,12 @@ def _solve_milp(model: _Model | _Formulation, *, time_limit: float | None,
         # Nothing feasible in time (or a numerical failure): report what HiGHS proved.
         status = h.modelStatusToString(h.getModelStatus())
         bound = float(h.getInfo().mip_dual_bound) if not lp else np.inf
-        if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+        if h.getModelStatus() in (highspy.HighsModelStatus.kTimeLimit,
+                                  highspy.HighsModelStatus.kInterrupt):
             status = "time limit"
         return _Result(status=status, x=None, objective=-np.inf,
                        bound=bound if np.isfinite(bound) else np.inf)
     status = "optimal" if res.optimal else (
-        "time limit" if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
-        else res.status)
+        "time limit" if res.limit == "time" else res.status)
     bound = res.bound if np.isfinite(res.bound) else np.inf
     return _Result(status=status, x=res.x, objective=res.objective, bound=bound)

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import InfeasibleError, ScenarioError, SolverError
-from citywatch.games._highs import HighsResult, build_highs, run_highs
+from citywatch._highs import HighsResult, build_highs, run_highs
 from citywatch.response._problem import CoverageProblem
 from citywatch.response.results import DEFAULT_STANDARDS_MIN, CoverageResult, response_stats
 

@@ -1,6 +1,7 @@
 """Rosters: sampling teams, beats and shifts from a randomised plan, and exporting them."""
 
-from citywatch.schedule.beats import Beat, BeatPlan, candidate_beats, sample_beats, solve_beats
+from citywatch.schedule.beat_plan import BeatPlan, sample_beats, solve_beats
+from citywatch.schedule.beats import Beat
 from citywatch.schedule.roster import (
     Forbid,
     Mission,
@@ -18,6 +19,7 @@ from citywatch.schedule.roster import (
     roster_from_plan,
 )
 from citywatch.schedule.sampling import assign_teams, comb_sample, sample_joint_schedules
+from citywatch.schedule.walking import candidate_beats
 
 __all__ = [
     "Beat",

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from citywatch.errors import GameError, ScenarioError, require
 from citywatch.model.scenario import Scenario
+from citywatch.schedule.beats import STATIC
 from citywatch.schedule.missions import Mission, Roster
 from citywatch.schedule.predictability import predictability
 from citywatch.schedule.working_time import check_working_time
@@ -43,7 +44,7 @@ __all__ = [
 #: Government Security Classifications marking on every exported document.
 MARKING = "OFFICIAL-SENSITIVE"
 ROSTER_COLUMNS = ("mission_id", "team", "start", "end", "slot", "site_id", "site_name", "lat",
-                  "lon", "dwell_minutes", "tactic")
+                  "lon", "dwell_minutes", "tactic", "beat_id", "stop", "hub")
 COVERAGE_COLUMNS = ("site_id", "slot", "target_coverage", "realised_coverage")
 FORMATS = ("csv", "geojson", "ics", "html")
 
@@ -104,7 +105,8 @@ def mission_rows(missions: Iterable[Mission]) -> list[dict[str, Any]]:
     return [{"mission_id": m.mission_id, "team": m.team, "start": m.start.isoformat(),
              "end": m.end.isoformat(), "slot": m.slot, "site_id": m.site_id,
              "site_name": m.site_name, "lat": f"{m.lat:.6f}", "lon": f"{m.lon:.6f}",
-             "dwell_minutes": f"{m.dwell_minutes:g}", "tactic": m.tactic}
+             "dwell_minutes": f"{m.dwell_minutes:g}", "tactic": m.tactic,
+             "beat_id": m.beat_id, "stop": m.stop, "hub": m.hub}
             for m in missions]
 
 
@@ -141,8 +143,9 @@ def write_beats_geojson(roster: Roster, path: str | Path, *,
     """Write a GeoJSON FeatureCollection with one feature per team deployment.
 
     A deployment is a team's beat in one slot of one day: a Point for a static beat,
-    a LineString through the stops in visiting order for a tour. Properties: team,
-    date, slot, beat_id, tactic, site_ids, dwell_minutes, start, end, marking.
+    a LineString of the walk for a tour (hub, every stop in the order made, hub).
+    Properties: team, date, slot, beat_id, tactic, site_ids, dwell_minutes, start,
+    end, hub, stops (site, arrival, departure), marking.
     """
     groups: dict[tuple[str, str, str], list[Mission]] = defaultdict(list)
     for m in roster.missions() if missions is None else missions:
@@ -152,7 +155,11 @@ def write_beats_geojson(roster: Roster, path: str | Path, *,
     features = []
     for (team, day, slot), ms in groups.items():
         beat = beat_by_id[ms[0].beat_id]
-        coords = [[sites[i].lon, sites[i].lat] for i in beat.sites]
+        coords = [[m.lon, m.lat] for m in ms]  # the walk: every stop in the order made
+        if beat.tactic == STATIC:
+            coords = coords[:1]
+        elif beat.hub is not None:
+            coords = [[beat.hub[3], beat.hub[2]], *coords, [beat.hub[3], beat.hub[2]]]
         geometry: dict[str, Any] = ({"type": "Point", "coordinates": coords[0]}
                                     if len(coords) == 1 else
                                     {"type": "LineString", "coordinates": coords})
@@ -162,7 +169,11 @@ def write_beats_geojson(roster: Roster, path: str | Path, *,
             "site_ids": [sites[i].id for i in beat.sites],
             "dwell_minutes": [m.dwell_minutes for m in ms],
             "start": ms[0].start.isoformat(), "end": ms[-1].end.isoformat(),
-            "missions": [m.mission_id for m in ms], "marking": MARKING}})
+            "missions": [m.mission_id for m in ms],
+            "hub": None if beat.hub is None else beat.hub[0],
+            "stops": [{"site_id": m.site_id, "arrive": m.start.isoformat(),
+                       "depart": m.end.isoformat()} for m in ms],
+            "marking": MARKING}})
     doc = {"type": "FeatureCollection", "name": f"{roster.scenario.name} beats",
            "marking": MARKING, "features": features}
     return _atomic_write(Path(path), json.dumps(doc, indent=1))
@@ -211,7 +222,9 @@ def write_ics(roster: Roster, folder: str | Path, *,
             ev.add("class", "CONFIDENTIAL")
             ev.add("description", f"{MARKING}\nMission {m.mission_id}, slot {m.slot}, site "
                                   f"{m.site_id}, dwell {m.dwell_minutes:g} min, officers "
-                                  f"{', '.join(team.officers)}.")
+                                  f"{', '.join(team.officers)}."
+                                  + (f" Beat {m.beat_id}, stop {m.stop}, from and back to "
+                                     f"{m.hub}." if m.hub else ""))
             cal.add_component(ev)
         written.append(_atomic_write(out / f"{_safe(team.name)}.ics", cal.to_ical()))
     return written
@@ -267,19 +280,22 @@ def write_briefings(roster: Roster, folder: str | Path, *,
             parts.append(f"<h2>{esc(team.name)}</h2><p>Officers: "
                          f"{esc(', '.join(team.officers))}. On duty {first:%H:%M}-{end:%H:%M}; "
                          f"meal break {breaks}.</p>")
-            rows = sorted((m for dd in (first.date(), end.date())
+            rows = sorted((m for dd in sorted({first.date(), end.date()})
                            for m in ms_by_team_day.get((team.name, dd.isoformat()), [])
                            if first.timestamp() <= m.start.timestamp() < end.timestamp()),
                           key=lambda m: m.start.timestamp())
             if not rows:
                 parts.append("<p>No mission: reserve.</p>")
                 continue
-            parts.append("<table><tr><th>from</th><th>to</th><th>site</th><th>tactic</th>"
-                         "<th>dwell (min)</th><th>location</th><th>mission</th></tr>")
+            parts.append("<table><tr><th>arrive</th><th>depart</th><th>stop</th>"
+                         "<th>site</th><th>tactic</th><th>dwell (min)</th><th>location</th>"
+                         "<th>beat (from and back to)</th><th>mission</th></tr>")
             for m in rows:
+                beat = esc(m.beat_id) + (f" ({esc(m.hub)})" if m.hub else "")
                 parts.append(f"<tr><td>{m.start:%H:%M}</td><td>{m.end:%H:%M}</td>"
-                             f"<td>{esc(m.site_name)}</td><td>{esc(m.tactic)}</td>"
-                             f"<td>{m.dwell_minutes:g}</td><td>{m.lat:.5f}, {m.lon:.5f}</td>"
+                             f"<td>{m.stop}</td><td>{esc(m.site_name)}</td>"
+                             f"<td>{esc(m.tactic)}</td><td>{m.dwell_minutes:.0f}</td>"
+                             f"<td>{m.lat:.5f}, {m.lon:.5f}</td><td>{beat}</td>"
                              f"<td>{esc(m.mission_id)}</td></tr>")
             parts.append("</table>")
         parts.append(f"<div class='marking bottom'>{MARKING}</div></body></html>")

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from citywatch.model.scenario import Scenario
-from citywatch.schedule.beats import STATIC, Beat
+from citywatch.schedule.beats import Beat
 from citywatch.schedule.overrides import OverrideImpact
 from citywatch.schedule.teams import Team, WorkingTimeRules
 
@@ -26,7 +26,11 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class Mission:
-    """One entry of a team's orders: be at a site for a time window."""
+    """One entry of a team's orders: a stop at a site, from arrival (`start`) to departure (`end`).
+
+    ``stop`` numbers the stops of one deployment (a team's beat in one working window
+    of a slot) in walking order; ``hub`` is where that beat starts and ends.
+    """
 
     mission_id: str
     team: str
@@ -40,6 +44,8 @@ class Mission:
     dwell_minutes: float
     tactic: str
     beat_id: str
+    stop: int = 1
+    hub: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,9 +177,10 @@ class Roster:
         """Every mission, day by day and slot by slot.
 
         A static beat gives one mission per working window (the team stays at the
-        site; ``dwell_minutes`` is the window); a tour gives one mission per stop visit,
-        looping the stops while the window allows (transfer from base first, back to
-        base last). A mission never crosses the team's meal break or shift end.
+        site; ``dwell_minutes`` is the window); a beat gives one mission per stop, with
+        its arrival and departure, looping the stops while the window allows (walk from
+        the hub first, back to the hub last; `Beat.timetable`). A mission never crosses
+        the team's meal break or shift end.
         """
         for _, _, _, mission in self._indexed_missions():
             yield mission
@@ -188,18 +195,38 @@ class Roster:
                     beat = self.beats[int(a[d, s, k])]
                     team = self.teams[int(k)]
                     n = 0
+                    hub = "" if beat.hub is None else beat.hub[0]
                     for lo, hi in self.windows(d, s, int(k)):
-                        for site, t0, t1 in _visits(beat, lo, hi):
-                            start, end = self.at(t0), self.at(t1)
+                        for stop in beat.timetable(lo, hi):
+                            start, end = self.at(stop.arrive), self.at(stop.depart)
                             if end <= start:
                                 continue
                             n += 1
-                            st = sc.sites[site]
+                            st = sc.sites[stop.site]
                             minutes = (end.timestamp() - start.timestamp()) / 60.0
-                            yield d, s, site, Mission(
+                            yield d, s, stop.site, Mission(
                                 f"{day_tag}-{slot.name}-{team.name}-{n:02d}", team.name,
                                 start, end, slot.name, st.id, st.name, st.lat, st.lon,
-                                minutes, beat.tactic, beat.id)
+                                minutes, beat.tactic, beat.id, n, hub)
+
+    def planned_presence(self) -> FloatArray:
+        """Mean presence share the drawn beats give each site per slot, shape (slots, sites).
+
+        Each drawn beat counts with its full-slot timetable (`Beat.presence`), as the
+        plan does; shift changes and meal breaks then shorten what the missions realise.
+        """
+        sc = self.scenario
+        out = np.zeros((len(sc.slots), len(sc.sites)))
+        cache: dict[tuple[int, int], dict[int, float]] = {}
+        for d, s, k in zip(*np.nonzero(self.assignment >= 0), strict=True):
+            b = int(self.assignment[d, s, k])
+            share = cache.get((b, int(s)))
+            if share is None:
+                share = self.beats[b].presence(sc.slots[int(s)].hours * 60.0)
+                cache[(b, int(s))] = share
+            for i, v in share.items():
+                out[s, i] += v
+        return out / max(1, self.days)
 
     def mission_visits(self) -> BoolArray:
         """Like `visits`, counting only the stops that fit in the teams' working windows."""
@@ -230,24 +257,3 @@ def _real_minutes(start: date, timezone: str, minutes: float) -> float:
     wall = datetime.combine(start + timedelta(days=int(day)), time(0), tzinfo=tz) + timedelta(
         minutes=rest)
     return (wall.timestamp() - midnight.timestamp()) / 60.0
-
-
-def _visits(beat: Beat, lo: float, hi: float) -> list[tuple[int, float, float]]:
-    """Stops of `beat` that fit in the window [lo, hi) minutes, as (site, start, end)."""
-    if beat.tactic == STATIC:
-        return [(beat.sites[0], lo, hi)]
-    out = []
-    t = lo + beat.legs_minutes[0]
-    back = beat.legs_minutes[-1]
-    k = 0
-    n = len(beat.sites)
-    while True:
-        i = k % n
-        dwell = beat.dwell_minutes[i]
-        if t + dwell + back > hi + 1e-9:
-            break
-        out.append((beat.sites[i], t, t + dwell))
-        t += dwell
-        t += beat.legs_minutes[i + 1] if i < n - 1 else beat.closing_leg_minutes
-        k += 1
-    return out

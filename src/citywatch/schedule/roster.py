@@ -21,7 +21,8 @@ from citywatch.errors import GameError
 from citywatch.model.force import teams_per_slot
 from citywatch.model.game import SecurityGame
 from citywatch.model.scenario import Scenario
-from citywatch.schedule.beats import BeatPlan, sample_beats, static_beats
+from citywatch.schedule.beat_plan import BeatPlan, sample_beats
+from citywatch.schedule.beats import static_beats
 from citywatch.schedule.missions import Mission, Roster
 from citywatch.schedule.overrides import (
     Forbid,
@@ -210,16 +211,19 @@ def roster_from_plan(plan: Plan, *, days: int = 7, start: date | None = None,
                      seed: Seed = None, beats: bool = False,
                      overrides: Sequence[Pin | Forbid] = (),
                      rules: WorkingTimeRules | None = None,
-                     time_limit: float | None = 60.0) -> Roster:
+                     time_limit: float | None = 240.0,
+                     beat_plan: BeatPlan | None = None,
+                     beats_attacker: str = "mixture") -> Roster:
     """The roster for a solved plan: what ``citywatch roster`` and ``plan --roster-days`` run.
 
-    With ``beats=False`` the plan's coverage is sampled site by site (`make_roster`);
-    with ``beats=True`` candidate beats are built from the geography, the
-    schedule-constrained game is solved over them (`solve_beats`, against the plan's
-    attacker model: the prior-weighted mixture when the plan used it) and beats are
-    sampled (`make_beat_roster`; overrides are not supported there yet).
+    With ``beats=False`` the plan's coverage is sampled site by site (`make_roster`).
+    With ``beats=True`` beats are sampled from `beat_plan` (`make_beat_roster`); when
+    it is not given, candidate beats are built from the geography and the game over
+    them is solved (`solve_beats`, for `beats_attacker`: ``"mixture"`` or
+    ``"bayesian"``). Overrides are supported for site rosters only.
     """
-    from citywatch.schedule.beats import candidate_beats, solve_beats
+    from citywatch.schedule.beat_plan import solve_beats
+    from citywatch.schedule.walking import candidate_beats
 
     rng = as_generator(seed)
     sc = plan.scenario
@@ -231,7 +235,8 @@ def roster_from_plan(plan: Plan, *, days: int = 7, start: date | None = None,
     if overrides:
         msg = "overrides are supported for site rosters only, not with `beats=True` yet"
         raise GameError(msg)
-    solve_game = game.mixture() if plan.attacker_model == "mixture" else game
-    beat_plan = solve_beats(solve_game, candidate_beats(sc), n_sites=len(sc.sites),
-                            time_limit=time_limit, seed=rng)
+    if beat_plan is None:
+        beat_plan = solve_beats(game, candidate_beats(sc), n_sites=len(sc.sites),
+                                slot_minutes=[s.hours * 60.0 for s in sc.slots],
+                                attacker=beats_attacker, time_limit=time_limit)
     return make_beat_roster(sc, beat_plan, days=days, start=start, seed=rng, rules=rules)

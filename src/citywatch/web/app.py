@@ -27,12 +27,18 @@ from citywatch.store.keys import default_key_file, load_keys
 from citywatch.web import services
 from citywatch.web.deps import authorize
 from citywatch.web.guard import RequestGuard
+from citywatch.web.jobs import JobRunner
 from citywatch.web.routers import audit, auth, plans, rosters, scenarios, users
 from citywatch.web.schemas import MARKING
 from citywatch.web.security import PUBLIC, HashSlots, allow
 from citywatch.web.settings import Settings
 
-__all__ = ["checkpoint_file", "create_app", "key_file"]
+__all__ = ["SETTINGS_ENV", "checkpoint_file", "create_app", "create_app_from_env", "key_file"]
+
+#: Environment variable through which `citywatch serve --processes` hands each worker
+#: process its settings (JSON, without the secret, which comes from the key file or
+#: ``$CITYWATCH_SECRET_KEY``).
+SETTINGS_ENV = "CITYWATCH_SETTINGS_JSON"
 
 DESCRIPTION = f"""**{MARKING}**
 
@@ -91,9 +97,15 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     own_pool = executor is None
     pool = executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="citywatch")
 
+    runner: JobRunner | None = None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runner is not None:
+            runner.start()
         yield
+        if runner is not None:
+            runner.stop()
         if own_pool:
             pool.shutdown(wait=False, cancel_futures=True)
         engine.dispose()
@@ -114,8 +126,12 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     with_retry(sessions, lambda s: seal(s, chain))
     if settings.builtin_london:
         services.ensure_london(sessions)
-    if settings.run_jobs:
+    if settings.jobs == "inline":
         services.resume_jobs(sessions, pool.submit)
+    elif settings.jobs == "elected":
+        lock = key_file(settings).with_suffix(".jobs.lock")
+        runner = JobRunner(lock, sessions, app.state.read_sessions, pool.submit)
+    app.state.job_runner = runner
 
     for router in (auth.router, users.router, scenarios.router, plans.router,
                    rosters.router, audit.router):
@@ -153,3 +169,17 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
 
     app.mount("/static", StaticFiles(packages=[("citywatch.web", "static")]), name="static")
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app with the settings in ``$CITYWATCH_SETTINGS_JSON`` (a uvicorn factory for
+    worker processes)."""
+    import os
+
+    from citywatch.store.keys import SECRET_KEY_ENV
+
+    settings = Settings.model_validate_json(os.environ[SETTINGS_ENV])
+    secret = os.environ.get(SECRET_KEY_ENV)
+    if secret:
+        settings = settings.model_copy(update={"secret_key": secret})
+    return create_app(settings)

@@ -192,6 +192,8 @@ class RosterOut(BaseModel):
     created_at: datetime
     missions: list[dict[str, Any]]
     marking: str = MARKING
+    #: Whether the plan was approved; exports of an unapproved plan are marked DRAFT.
+    approved: bool = False
 
 
 # --- simulations and what-ifs ------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from citywatch.store.db import DEFAULT_URL
@@ -40,9 +42,10 @@ class Settings(BaseModel):
         assets would come from a CDN).
     workers
         Threads running plan, roster and simulation jobs (the event loop never runs them).
-    run_jobs
-        Whether this process runs (and resumes) plan jobs; with several processes one
-        elected process does (`citywatch serve --processes`).
+    jobs
+        Who runs plan jobs: ``"inline"`` this process (submitted on creation, resumed on
+        start); ``"elected"`` one of several processes, elected by a file lock
+        (`citywatch serve --processes`); ``"off"`` none (plans stay queued).
     max_simulated_attacks
         Upper bound on simulated attacks one request may ask for.
     max_queued_plans
@@ -64,7 +67,7 @@ class Settings(BaseModel):
     max_upload_bytes: int = 20_000_000
     docs: bool = False
     workers: int = 2
-    run_jobs: bool = True
+    jobs: Literal["inline", "elected", "off"] = "inline"
     max_simulated_attacks: int = 200_000
     max_queued_plans: int = 4
     builtin_london: bool = True

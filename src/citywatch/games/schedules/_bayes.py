@@ -11,7 +11,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import SolverError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.games.schedules._pricing import (
     _PRICE_TOL,
     _LimitReached,

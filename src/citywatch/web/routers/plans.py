@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from citywatch.store.models import Approval, PlanRecord, ScenarioVersion
@@ -30,7 +31,7 @@ from citywatch.web.schemas import (
     SimulationIn,
     SimulationOut,
 )
-from citywatch.web.security import SEES_SECRETS, allow
+from citywatch.web.security import SEES_SECRETS, allow, user_key
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
 READERS = ("viewer", "planner", "approver")
@@ -42,6 +43,18 @@ def get_plan(session: Session, plan_id: int) -> PlanRecord:
     rec = session.get(PlanRecord, plan_id)
     if rec is None:
         raise HTTPException(404, f"plan_id: no plan {plan_id}")
+    return rec
+
+
+def release(session: Session, rec: PlanRecord) -> PlanRecord:
+    """Load what solver work reads from `rec`, then end the transaction.
+
+    On SQLite a write session holds the database's write lock from its first read; a
+    simulation or roster must not keep every other writer (sign-ins, audit records)
+    waiting while it computes.
+    """
+    _ = rec.scenario_version.scenario, rec.approvals, rec.result, rec.parameters
+    session.commit()
     return rec
 
 
@@ -64,9 +77,18 @@ def plan_out(rec: PlanRecord, who: Principal, *, full: bool = True) -> PlanOut:
              responses={404: {"description": "No such scenario or version"}})
 @allow("planner")
 def create_plan(body: PlanIn, request: Request, session: SessionDep,
-                who: WhoDep,
+                who: WhoDep, settings: SettingsDep,
                 executor: ExecutorDep) -> PlanOut:
     """Queue a plan for a scenario version; poll `GET /api/plans/{id}` for progress."""
+    pending = session.execute(select(func.count()).select_from(PlanRecord).where(
+        PlanRecord.created_by == who.name,
+        PlanRecord.status.in_(("queued", "running")))).scalar_one()
+    if pending >= settings.max_queued_plans:
+        audit(session, request, who.name, "plan.create", outcome="refused",
+              detail={"reason": "too many plans queued", "pending": pending})
+        session.commit()
+        raise HTTPException(429, f"{who.name!r} has {pending} plans queued or running "
+                                 f"(at most {settings.max_queued_plans}): wait for them")
     scenario = get_scenario_record(session, body.scenario_id)
     v = _version(scenario, body.version)
     params = body.model_dump(exclude={"scenario_id", "version", "seed"})
@@ -78,7 +100,8 @@ def create_plan(body: PlanIn, request: Request, session: SessionDep,
     audit(session, request, who.name, "plan.create", f"plan/{rec.id}",
           detail={"scenario": scenario.name, "version": v.version, **params})
     session.commit()
-    executor.submit(services.run_plan_job, request.app.state.sessions, rec.id)
+    if settings.jobs == "inline":  # else the elected runner process picks it up
+        executor.submit(services.run_plan_job, request.app.state.sessions, rec.id)
     return plan_out(rec, who)
 
 
@@ -118,6 +141,7 @@ def read_plan(plan_id: Id, request: Request, session: SessionDep, who: WhoDep) -
         body = plan_out(rec, who).model_dump_json().encode()
         if finished:
             cache.put(key, body)
+    audit(session, request, who.name, "plan.view", f"plan/{plan_id}")
     return Response(body, media_type="application/json")
 
 
@@ -127,17 +151,36 @@ def read_plan(plan_id: Id, request: Request, session: SessionDep, who: WhoDep) -
 def approve(plan_id: Id, body: ApprovalIn, request: Request,
             session: SessionDep,
             who: WhoDep) -> PlanOut:
-    """Approve a finished plan."""
+    """Approve a finished plan.
+
+    Separation of duties: only approvers approve (planners cannot), the user who
+    created the plan cannot approve it whatever their role is now, and each approver
+    approves a plan once (the database enforces it too).
+    """
     rec = get_plan(session, plan_id)
-    if rec.status != "done":
+
+    def refuse(status: int, reason: str) -> HTTPException:
         audit(session, request, who.name, "plan.approve", f"plan/{plan_id}",
-              outcome="refused", detail={"status": rec.status})
+              outcome="refused", detail={"reason": reason})
         session.commit()
-        raise HTTPException(409, f"plan_id: plan {plan_id} is {rec.status}, not done")
+        return HTTPException(status, f"plan_id: {reason}")
+
+    if rec.status != "done":
+        raise refuse(409, f"plan {plan_id} is {rec.status}, not done")
+    if user_key(rec.created_by) == user_key(who.name):
+        raise refuse(403, f"plan {plan_id} was created by {who.name!r}, who cannot "
+                          "also approve it")
+    if any(user_key(a.approver) == user_key(who.name) for a in rec.approvals):
+        raise refuse(409, f"plan {plan_id} is already approved by {who.name!r}")
     rec.approvals.append(Approval(approver=who.name, comment=body.comment))
     audit(session, request, who.name, "plan.approve", f"plan/{plan_id}",
           detail={"comment": body.comment})
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same approver, twice at once
+        session.rollback()
+        raise HTTPException(409, f"plan_id: plan {plan_id} is already approved by "
+                                 f"{who.name!r}") from None
     return plan_out(rec, who)
 
 
@@ -157,6 +200,7 @@ def simulate_plan(plan_id: Id, body: SimulationIn, request: Request,
     if rec.status != "done":
         raise HTTPException(409, f"plan_id: plan {plan_id} is {rec.status}, not done")
     seed = rec.seed if body.seed is None else body.seed
+    release(session, rec)
     plan = executor.submit(services.plan_object, rec).result()
     result = executor.submit(simulate, plan, n=body.n, seed=seed).result()
     audit(session, request, who.name, "plan.simulate", f"plan/{plan_id}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from typing import Any, Literal
@@ -11,11 +12,11 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from citywatch.store.models import RosterRecord
+from citywatch.store.models import Approval, RosterRecord
 from citywatch.web import services
 from citywatch.web.deps import SessionDep, WhoDep
 from citywatch.web.routers._audit import audit
-from citywatch.web.routers.plans import get_plan
+from citywatch.web.routers.plans import get_plan, release
 from citywatch.web.routers.scenarios import ExecutorDep
 from citywatch.web.schemas import MARKING, Id, RosterIn, RosterOut
 from citywatch.web.security import allow
@@ -25,10 +26,34 @@ WHO = ("planner", "approver")
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such plan or roster"}}
 
 
-def _out(r: RosterRecord, *, missions: bool = True) -> RosterOut:
+#: First characters that make a spreadsheet read a cell as a formula.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ``= + - @`` tab or CR is quoted
+    away with an apostrophe (OWASP's advice against CSV injection)."""
+    return "'" + cell if cell.startswith(_FORMULA) else cell
+
+
+def escape_csv(text: str) -> str:
+    """`text` (CSV) with every cell passed through `escape_cell`."""
+    rows = list(csv.reader(io.StringIO(text)))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([escape_cell(c) for c in row]
+                                                    for row in rows)
+    return buf.getvalue()
+
+
+def _approved(session: Session, plan_id: int) -> bool:
+    return session.execute(select(Approval.id).where(Approval.plan_id == plan_id)
+                           .limit(1)).first() is not None
+
+
+def _out(r: RosterRecord, *, missions: bool = True, approved: bool = False) -> RosterOut:
     return RosterOut(id=r.id, plan_id=r.plan_id, days=r.days, start=r.start, seed=r.seed,
                      created_by=r.created_by, created_at=r.created_at,
-                     missions=r.missions if missions else [])
+                     missions=r.missions if missions else [], approved=approved)
 
 
 def _get(session: Session, roster_id: int) -> RosterRecord:
@@ -49,14 +74,16 @@ def generate(plan_id: Id, body: RosterIn, request: Request,
     if rec.status != "done":
         raise HTTPException(409, f"plan_id: plan {plan_id} is {rec.status}, not done")
     seed = services.new_seed() if body.seed is None else body.seed
+    release(session, rec)
     row = executor.submit(services.roster_row, rec, days=body.days, start=body.start,
                           seed=seed, user=who.name).result()
     session.add(row)
     session.flush()
+    approved = bool(rec.approvals)
     audit(session, request, who.name, "roster.generate", f"roster/{row.id}",
-          detail={"plan": plan_id, "days": body.days})
+          detail={"plan": plan_id, "days": body.days, "approved": approved})
     session.commit()
-    return _out(row)
+    return _out(row, approved=approved)
 
 
 @router.get("/api/plans/{plan_id}/rosters", response_model=list[RosterOut],
@@ -67,7 +94,8 @@ def list_rosters(plan_id: Id, session: SessionDep) -> list[RosterOut]:
     get_plan(session, plan_id)
     rows = session.execute(select(RosterRecord).where(RosterRecord.plan_id == plan_id)
                            .order_by(RosterRecord.id)).scalars()
-    return [_out(r, missions=False) for r in rows]
+    approved = _approved(session, plan_id)
+    return [_out(r, missions=False, approved=approved) for r in rows]
 
 
 @router.get("/api/rosters/{roster_id}", response_model=RosterOut, responses=NOT_FOUND)
@@ -78,17 +106,20 @@ def read_roster(roster_id: Id, request: Request, session: SessionDep,
     r = _get(session, roster_id)
     audit(session, request, who.name, "roster.view", f"roster/{roster_id}")
     session.commit()
-    return _out(r)
+    return _out(r, approved=_approved(session, r.plan_id))
 
 
-def _subzip(archive: bytes, prefix: str) -> bytes:
+def _subzip(archive: bytes, prefix: str, marking: str) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(archive)) as src, \
             zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-        out.writestr("MARKING.txt", f"{MARKING}\n")
+        out.writestr("MARKING.txt", f"{marking}\n")
         for info in src.infolist():
             if info.filename.startswith(prefix):
-                out.writestr(info, src.read(info))
+                data = src.read(info)
+                if info.filename.endswith(".csv"):
+                    data = escape_csv(data.decode("utf-8")).encode("utf-8")
+                out.writestr(info, data)
     return buf.getvalue()
 
 
@@ -102,20 +133,23 @@ def export(roster_id: Id, request: Request, session: SessionDep, who: WhoDep,
     """Download a roster: ``csv`` (roster.csv), ``ics`` (one calendar per team, zipped),
     ``html`` (briefings, zipped) or ``zip`` (everything)."""
     r = _get(session, roster_id)
-    headers = {"X-Protective-Marking": MARKING}
+    approved = _approved(session, r.plan_id)
+    marking = MARKING if approved else f"{MARKING} - DRAFT: plan {r.plan_id} NOT APPROVED"
+    headers = {"X-Protective-Marking": MARKING, "X-Plan-Approved": str(approved).lower()}
     if format == "csv":
         with zipfile.ZipFile(io.BytesIO(r.archive)) as zf:
-            body = f"# {MARKING}\n".encode() + zf.read("roster.csv")
-        media, name = "text/csv", f"roster-{roster_id}.csv"
+            text = escape_csv(zf.read("roster.csv").decode("utf-8"))
+        body = f"# {marking}\n{text}".encode()
+        media, name = "text/csv", f"roster-{roster_id}{'' if approved else '-DRAFT'}.csv"
     else:
         prefix = {"ics": "ics/", "html": "briefings/", "zip": ""}[format]
         if prefix and not any(n.startswith(prefix) for n in
                               zipfile.ZipFile(io.BytesIO(r.archive)).namelist()):
             raise HTTPException(404, f"format: this roster has no {format} export")
-        body, media, name = _subzip(r.archive, prefix), "application/zip", \
-            f"roster-{roster_id}-{format}.zip"
+        body, media, name = _subzip(r.archive, prefix, marking), "application/zip", \
+            f"roster-{roster_id}-{format}{'' if approved else '-DRAFT'}.zip"
     headers["Content-Disposition"] = f'attachment; filename="{name}"'
     audit(session, request, who.name, "roster.export", f"roster/{roster_id}",
-          detail={"format": format})
+          detail={"format": format, "approved": approved})
     session.commit()
     return Response(body, media_type=media, headers=headers)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+import zipfile
+import zlib
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citywatch.errors import ScenarioError
 from citywatch.store.models import ScenarioRecord, ScenarioVersion
 from citywatch.web import services
 from citywatch.web.deps import (
@@ -114,11 +117,28 @@ def create_from_zip(request: Request, session: SessionDep, who: WhoDep,
                                               pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")],
                     file: Annotated[UploadFile, File(description="The scenario folder as a zip")]
                     ) -> ScenarioOut:
-    """Create a scenario from an uploaded zip of its folder."""
+    """Create a scenario from an uploaded zip of its folder (a refused upload is audited).
+
+    The body's size is capped while it streams in (`RequestGuard`), before this runs.
+    """
     data = file.file.read(services.MAX_ARCHIVE_BYTES + 1)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = services.unpack_archive(data, Path(tmp))
-        return _store(session, request, who, name, folder)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                folder = services.unpack_archive(data, Path(tmp))
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+                    ValueError, OSError) as err:
+                if isinstance(err, ScenarioError):
+                    raise
+                msg = f"`file`: the zip archive is damaged ({type(err).__name__}: {err})"
+                raise ScenarioError(msg[:300]) from None
+            return _store(session, request, who, name, folder)
+    except ScenarioError as err:
+        session.rollback()
+        audit(session, request, who.name, "scenario.upload", f"scenario/{name}",
+              outcome="refused", detail={"reason": str(err)[:300], "bytes": len(data)})
+        session.commit()
+        raise
 
 
 @router.get("/{scenario_id}", response_model=ScenarioDetailOut, responses=NOT_FOUND)
@@ -189,6 +209,7 @@ def what_if(scenario_id: Id, body: WhatIfIn, request: Request, session: SessionD
     v = _version(rec, version)
     sc = services.load_version(v)
     seed = services.new_seed() if body.seed is None else body.seed
+    session.commit()  # no write lock held while re-planning (SQLite)
     result = executor.submit(whatif, sc, add_officers=body.add_officers,
                              threat=body.threat_level, n=body.n, seed=seed, arv=body.arv,
                              time_limit=10.0).result()
