@@ -15,7 +15,7 @@ the tolerance CityWatch proves; spopt is PySAL's ``MCLP`` with PuLP's CBC. Every
 runs in its own subprocess, one at a time; "CPU s" is that subprocess's user+system
 time (the machine is shared, so read ratios, not absolute times).
 
-Run: ``python benchmarks/bench_mclp.py [--quick] [--only NAME ...]``.
+Run: ``python benchmarks/bench_mclp.py [--only NAME ...] [--limit SECONDS]``.
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run")
     parser.add_argument("--only", nargs="*", choices=list(INSTANCES))
+    parser.add_argument("--limit", type=float, help="cap every solver's time limit (s)")
     a = parser.parse_args()
     if a.run:
         job = json.loads(a.run)
@@ -176,6 +177,7 @@ def main() -> None:
     print("|:--|:--|:--|---:|---:|---:|:--|---:|---:|:--|")
     for name in a.only or INSTANCES:
         family, n_d, n_c, p, limit, with_spopt = INSTANCES[name]
+        limit = min(limit, a.limit) if a.limit else limit
         solvers = ["citywatch", "plain highspy"] + (["spopt"] if with_spopt else [])
         results = {s: _subprocess(s, [family, n_d, n_c, p, limit], limit * 3 + 600)
                    for s in solvers}

@@ -58,5 +58,7 @@ def test_a_worst_case_patrols_cannot_lower_is_said(plan: Plan) -> None:
 
 def test_loss_rates_of_a_plan(plan: Plan) -> None:
     r = loss_rates(plan)
-    assert r["per_attack"] == pytest.approx(plan.expected_loss)
-    assert r["per_week"] == pytest.approx(plan.expected_loss * 1.0 * 7 / 365.25)
+    c = plan.expected_casualties_per_attack
+    likelihood = plan.scenario.postures[plan.scenario.threat_level].attack_likelihood
+    assert r["per_attack"] == pytest.approx(c)
+    assert r["per_week"] == pytest.approx(c * likelihood * 7 / 365.25)

@@ -12,7 +12,7 @@ Three things make a planner distrust a plan, and each is explained when it occur
   already fully covered, so more officers cannot lower the loss per attack; the remedy
   is protective security there.
 
-The expected loss per attack is also put per day, week and year with the threat level's
+The expected casualties per attack are also put per day, week and year with the threat level's
 attack likelihood (`citywatch.model.threat.Posture.loss_rates`).
 """
 
@@ -48,9 +48,9 @@ class Finding:
 
 
 def loss_rates(plan: Plan) -> dict[str, float]:
-    """The plan's expected loss per attack, and per day, week and year at its threat level."""
+    """The plan's expected casualties per attack, and per day, week and year at its level."""
     sc = plan.scenario
-    return sc.postures[sc.threat_level].loss_rates(plan.expected_loss)
+    return sc.postures[sc.threat_level].loss_rates(plan.expected_casualties_per_attack)
 
 
 def check_plan(plan: Plan, *, busiest: int = BUSIEST,
