@@ -99,3 +99,18 @@ def test_adjacent_threat_levels_differ_per_attack() -> None:
                              ).defender_utility
               for level in ("LOW", "MODERATE", "SUBSTANTIAL", "SEVERE", "CRITICAL")]
     assert all(hi < lo - 1.0 for lo, hi in zip(losses, losses[1:], strict=False)), losses
+
+
+def test_simulator_cells_match_the_payoff_curves(built: ScenarioGame) -> None:
+    """The simulator evaluates the same curve per cell as the payoffs (reach cap too)."""
+    from citywatch.plan import make_plan
+    from citywatch.sim.model import SimulationModel
+
+    sc = london()
+    plan = make_plan(sc, attacker="mixture", arv="greedy")
+    m = SimulationModel.from_plan(plan)
+    for k, curve in enumerate(attacker_curves(sc)):
+        t = np.full(curve.cap.size, 6.0)
+        sim = np.minimum(m.casualty_cap[k].reshape(-1),
+                         m.casualty_initial[k].reshape(-1) + m.casualty_rate[k].reshape(-1) * t)
+        assert np.allclose(sim, curve(t)), sc.attackers[k].id
