@@ -20,6 +20,7 @@ from citywatch.games.equilibrium import Equilibrium, best_responses
 from citywatch.games.policy import LinearConstraint, PolicyEquilibrium
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
+from citywatch.model.standards import ResponseStandard
 
 __all__ = [
     "ATTACKER_MODELS",
@@ -142,6 +143,25 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
     policy: PolicyEquilibrium | None = None
     arv_plan: dict[str, Any] | None = None
+    response_standards: tuple[ResponseStandard, ...] = ()
+
+    def response_report(self) -> dict[str, dict[str, Any]]:
+        """Per slot: share of people within 5/8/10/15 minutes of armed help, the worst site.
+
+        Minutes are expected from the call to armed intervention with no patrol at the
+        site, with the plan's ARV posts (`ScenarioGame.response_minutes`).
+        """
+        from citywatch.response.standards import slot_report, violations
+
+        sc = self.scenario
+        people = sc.people()
+        out = {}
+        for s, slot in enumerate(sc.slot_names):
+            r = self.built.response_minutes[s]
+            rep = slot_report(r, people[:, s], sc.site_ids)
+            rep["meets_standards"] = not violations(r, people[:, s], self.response_standards)
+            out[slot] = rep
+        return out
 
     @property
     def coverage(self) -> FloatArray:
@@ -240,6 +260,8 @@ class Plan:
             "notes": list(self.notes),
             "summary": self.summary(),
             "arv_plan": self.arv_plan,
+            "response_standards": [str(x) for x in self.response_standards],
+            "response_report": self.response_report(),
             "policy": None if self.policy is None else {
                 "unconstrained_solver_utility": self.policy.unconstrained_utility,
                 "cost_of_policy": self.policy.total_cost,
@@ -253,7 +275,8 @@ class Plan:
 
 def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float | None = 15.0,
               lam: float | None = None, policy: PolicyOptions | None = None,
-              arv: str = "joint", arv_time_limit: float | None = 8.0) -> Plan:
+              arv: str = "joint", arv_time_limit: float | None = 8.0,
+              response_standards: tuple[ResponseStandard, ...] | None = None) -> Plan:
     """Solve the scenario's deployment game.
 
     Parameters
@@ -281,6 +304,16 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
         model's quick greedy placement.
     arv_time_limit
         Seconds for the joint ARV search.
+    response_standards
+        Response standards every slot's ARV posts must meet, a hard constraint
+        (default: the scenario's; London's is armed help within 15 minutes at every
+        site); ``()`` for none. Greedy and sequential posts are moved as little as
+        needed to meet them (`citywatch.response.standards.repair`).
+
+    Raises
+    ------
+    InfeasibleError
+        When the fleet cannot meet a response standard.
     """
     if attacker not in ATTACKER_MODELS:
         msg = f"`attacker` must be one of {', '.join(ATTACKER_MODELS)}, got {attacker!r}"
@@ -290,20 +323,30 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
         raise GameError(msg)
     notes: list[str] = []
     arv_plan: dict[str, Any] | None = None
+    standards = (scenario.response_standards if response_standards is None
+                 else tuple(response_standards))
     if arv == "greedy":
+        from citywatch.response.joint import meet_standards
+
         built = build_game(scenario)
+        if standards:
+            built = build_game(scenario, arv_posts=meet_standards(scenario, built.arv_posts,
+                                                                  standards))
         notes.append("ARV posts placed greedily for the least people-weighted expected "
                      "response time.")
     elif arv == "sequential":
         from citywatch.response.joint import sequential_posts
 
-        built = build_game(scenario, arv_posts=sequential_posts(scenario))
+        from citywatch.response.joint import meet_standards
+
+        built = build_game(scenario, arv_posts=meet_standards(
+            scenario, sequential_posts(scenario), standards))
         notes.append("ARV posts placed first by maximal covering (MCLP, 8-minute standard), "
                      "then the patrols planned (the sequential plan).")
     else:
         from citywatch.response.joint import joint_plan
 
-        jp = joint_plan(scenario, time_limit=arv_time_limit)
+        jp = joint_plan(scenario, time_limit=arv_time_limit, standards=standards)
         arv_plan = jp.to_dict()
         built = build_game(scenario, arv_posts=jp.arv_posts)
         proof = ("proven optimal" if jp.optimal else
@@ -386,8 +429,14 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     if any(built.idle_teams):
         notes.append(f"{sum(built.idle_teams)} patrol team-slots exceed one team per site "
                      f"and are left unassigned.")
+    if standards:
+        notes.append("Every slot's ARV posts meet the response standard"
+                     + ("s " if len(standards) > 1 else " ")
+                     + ", ".join(str(x) for x in standards)
+                     + " (expected minutes from call to armed intervention; 100% means "
+                       "every site).")
     return Plan(scenario, built, eq, attacker, attacked, value, tuple(notes), policy_result,
-                arv_plan)
+                arv_plan, standards)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -29,6 +29,10 @@ def plan(
     = "joint",
     arv_time_limit: Annotated[float, typer.Option(help="Seconds for the joint ARV search.")]
     = 8.0,
+    response_standard: Annotated[list[str] | None, typer.Option(
+        help="ARV response standard every slot must meet, MINUTESm@SHARE% of people "
+             "(100% = every site), e.g. 10m@90%; repeatable; 'none' for none "
+             "(default: the scenario's, London 15m@100%).")] = None,
     top: Annotated[int, typer.Option(help="Sites listed per slot.")] = 5,
     json_out: Annotated[bool, typer.Option("--json", help="Print the full plan as JSON.")]
     = False,
@@ -78,8 +82,12 @@ def plan(
             msg = f"`--require` must look like SITE=COVERAGE, got {item!r}"
             raise ScenarioError(msg)
     policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
+    from citywatch.model.standards import parse_standards
+
+    standards = (None if not response_standard else
+                 parse_standards(response_standard, name="--response-standard"))
     p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy,
-                  arv=arv, arv_time_limit=arv_time_limit)
+                  arv=arv, arv_time_limit=arv_time_limit, response_standards=standards)
     written = write_plan(p, out) if out is not None else []
     beat_plan = None
     if beats:
@@ -158,10 +166,33 @@ def plan(
                              for slot, ids in p.arv_plan["arv_posts"].items())
         console.print(f"ARV standby (vehicles at posts): {per_slot}. The posts are listed "
                       "under `arv_posts` in --json and --out.")
+    _print_response(p)
     if beat_plan is not None:
         _print_beats(beat_plan, price)
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _print_response(p: object) -> None:
+    """Per slot: share of people within 5/8/10/15 minutes of armed help, the worst site."""
+    from citywatch.plan import Plan
+
+    assert isinstance(p, Plan)
+    names = {s.id: s.name for s in p.scenario.sites}
+    report = p.response_report()
+    stds = ", ".join(str(x) for x in p.response_standards) or "none"
+    table = Table(title=f"Armed response (expected minutes from the call, no patrol on "
+                        f"site; standard {stds})", show_edge=False)
+    table.add_column("slot", no_wrap=True)
+    for m in ("5", "8", "10", "15"):
+        table.add_column(f"people ≤{m} min", justify="right")
+    table.add_column("worst site")
+    table.add_column("min", justify="right")
+    for slot, rep in report.items():
+        within = rep["within"]
+        table.add_row(slot, *(f"{within[m]:.0%}" for m in ("5", "8", "10", "15")),
+                      _short(names[rep["worst_site"]], 34), f"{rep['worst_minutes']:.1f}")
+    console.print(table)
 
 
 def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from citywatch.errors import ScenarioError
 from citywatch.model.force import Force
+from citywatch.model.standards import ResponseStandard
 from citywatch.model.threat import PostureTable, ThreatLevel, default_postures
 
 __all__ = [
@@ -202,6 +203,9 @@ class Scenario:
     postures: PostureTable = field(default_factory=default_postures)
     travel: TravelModel = field(default_factory=TravelModel)
     payoffs: PayoffParameters = field(default_factory=PayoffParameters)
+    #: Response standards every plan's ARV placement must meet (``[response]`` in
+    #: scenario.toml; London ships ``15m@100%``); ``()`` for none.
+    response_standards: tuple[ResponseStandard, ...] = ()
 
     @property
     def slot_names(self) -> tuple[str, ...]:

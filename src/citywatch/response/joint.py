@@ -26,8 +26,9 @@ from citywatch.model.payoffs import (
 )
 from citywatch.model.scenario import Scenario
 from citywatch.response._problem import CoverageProblem
+from citywatch.response.standards import ResponseStandard, meets, repair
 
-__all__ = ["JOINT_METHODS", "JointPlan", "joint_plan", "sequential_posts"]
+__all__ = ["JOINT_METHODS", "JointPlan", "joint_plan", "meet_standards", "sequential_posts"]
 
 FloatArray = npt.NDArray[np.float64]
 Posts = tuple[tuple[int, ...], ...]
@@ -125,8 +126,10 @@ class JointPlan:
 class _Evaluator:
     """Expected loss of a placement, fast: the payoff model for the mixture attacker."""
 
-    def __init__(self, scenario: Scenario, travel: FloatArray) -> None:
+    def __init__(self, scenario: Scenario, travel: FloatArray,
+                 standards: Sequence[ResponseStandard] = ()) -> None:
         self.sc = scenario
+        self.standards = tuple(standards)
         base = build_game(scenario, arv_posts=[[0]] * len(scenario.slots),
                           travel_minutes=travel)
         self.teams = base.teams
@@ -167,6 +170,20 @@ class _Evaluator:
         for p, curve, _ in self.types:
             out += p * np.minimum(curve.cap[s], curve.initial[s] + curve.rate[s] * t)
         return out
+
+    def feasible(self, s: int, posts: Sequence[int]) -> bool:
+        """Whether slot `s`'s placement meets the response standards."""
+        if not self.standards:
+            return True
+        e = expected_response_minutes(self.travel[s], posts, busy_probability=self.busy)
+        return meets(self.delay + e, self.ppl[s], self.standards)
+
+    def repair(self, posts: Posts) -> Posts:
+        """The placement nearest `posts` meeting the standards in every slot."""
+        return tuple(repair(self.travel[s], p, self.ppl[s], self.capacity, self.standards,
+                            busy_probability=self.busy, fixed_minutes=self.delay,
+                            site_ids=self.sc.site_ids, slot=self.sc.slot_names[s])
+                     for s, p in enumerate(posts))
 
     def slot_harm(self, s: int, posts: tuple[int, ...]) -> FloatArray:
         key = tuple(sorted(posts))
@@ -321,8 +338,14 @@ def sequential_posts(scenario: Scenario, *, model: str = "mclp", standard_min: f
 def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | None = 60.0,
                sequential_model: str = "mclp", standard_min: float = 8.0,
                travel_minutes: FloatArray | None = None, max_exhaustive: int = 20_000,
-               neighbours: int = 12) -> JointPlan:
+               neighbours: int = 12,
+               standards: Sequence[ResponseStandard] | None = None) -> JointPlan:
     """Choose ARV posts and patrol coverage together for the least expected loss.
+
+    Every placement considered meets the response `standards` (a hard constraint;
+    `citywatch.response.standards`): the starting placements are repaired to meet
+    them, the exhaustive method skips placements that miss them and the local search
+    makes only moves that keep them.
 
     A site's uncovered payoff depends on the expected response time of the nearest
     free ARV (`citywatch.model.payoffs`), so where the ARVs wait changes which sites
@@ -361,6 +384,15 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         Largest number of joint placements ``"auto"`` enumerates.
     neighbours
         Standby points considered for each move in the local search.
+    standards
+        Response standards every slot's placement must meet (default: the
+        scenario's, London's being armed help within 15 minutes at every site);
+        ``()`` for none.
+
+    Raises
+    ------
+    InfeasibleError
+        When the slot's ARVs cannot meet a standard at the scenario's standby points.
     """
     start = time.perf_counter()
     if method not in JOINT_METHODS:
@@ -370,7 +402,9 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
               else np.broadcast_to(np.asarray(travel_minutes, dtype=np.float64),
                                    (len(scenario.slots), len(scenario.standby),
                                     len(scenario.sites))))
-    ev = _Evaluator(scenario, np.asarray(travel))
+    if standards is None:
+        standards = scenario.response_standards
+    ev = _Evaluator(scenario, np.asarray(travel), standards)
     caps = ev.capacity.tolist()
     if any(n > sum(caps) for n in ev.vehicles):
         msg = (f"a slot has {max(ev.vehicles)} ARVs but the standby points hold only "
@@ -378,6 +412,7 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         raise ScenarioError(msg)
     seq = sequential_posts(scenario, model=sequential_model, standard_min=standard_min,
                            travel_minutes=np.asarray(travel))
+    seq = ev.repair(seq)
     seq_loss = ev.loss(seq)
     n_joint = math.prod(_n_vectors(n, caps) for n in ev.vehicles)
     if method == "auto":
@@ -386,8 +421,9 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
     deadline = math.inf if time_limit is None else start + time_limit
     if method == "exhaustive":
         best, best_loss = seq, seq_loss
-        per_slot = [[_posts_from_counts(c) for c in _count_vectors(n, caps)]
-                    for n in ev.vehicles]
+        per_slot = [[p for p in (_posts_from_counts(c) for c in _count_vectors(n, caps))
+                     if ev.feasible(s, p)] for s, n in enumerate(ev.vehicles)]
+        n_joint = math.prod(len(p) for p in per_slot)
         finished = True
         for combo in itertools.product(*per_slot):
             if time.perf_counter() > deadline:
@@ -406,6 +442,7 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
                        (default_arv_posts(travel[s], scenario.people()[:, s], n, caps,
                                           busy_probability=ev.busy)
                         for s, n in enumerate(ev.vehicles)))
+        greedy = ev.repair(greedy)
         g_loss = ev.loss(greedy)
         best, best_loss = (greedy, g_loss) if g_loss < seq_loss else (seq, seq_loss)
         best, best_loss, finished = _local_search(ev, best, best_loss, deadline, neighbours)
@@ -452,6 +489,8 @@ def _local_search(ev: _Evaluator, posts: Posts, loss: float, deadline: float,
                         return _freeze(current, s, best_move), best_loss, False
                     trial = list(current[s])
                     trial[trial.index(j)] = int(k)
+                    if not ev.feasible(s, trial):
+                        continue
                     cand = tuple(tuple(p) if t != s else tuple(trial)
                                  for t, p in enumerate(current))
                     value = ev.loss(cand)
@@ -471,3 +510,29 @@ def _freeze(current: list[list[int]], s: int, move: tuple[int, int] | None) -> P
         j, k = move
         out[s][out[s].index(j)] = k
     return tuple(tuple(sorted(p)) for p in out)
+
+
+def meet_standards(scenario: Scenario, posts: Sequence[Sequence[int]],
+                   standards: Sequence[ResponseStandard] | None = None, *,
+                   travel_minutes: FloatArray | None = None) -> Posts:
+    """`posts` moved as little as needed to meet `standards` in every slot.
+
+    For the sequential and greedy placements, which choose posts without the standard
+    (`citywatch.response.standards.repair`).
+    """
+    if standards is None:
+        standards = scenario.response_standards
+    if not standards:
+        return tuple(tuple(int(j) for j in p) for p in posts)
+    travel = (standby_travel_minutes(scenario) if travel_minutes is None
+              else np.broadcast_to(np.asarray(travel_minutes, dtype=np.float64),
+                                   (len(scenario.slots), len(scenario.standby),
+                                    len(scenario.sites))))
+    tm = scenario.travel
+    people = scenario.people()
+    caps = [p.capacity for p in scenario.standby]
+    return tuple(repair(travel[s], p, people[:, s], caps, standards,
+                        busy_probability=tm.arv_busy_probability,
+                        fixed_minutes=tm.dispatch_delay_min + tm.engage_min,
+                        site_ids=scenario.site_ids, slot=scenario.slot_names[s])
+                 for s, p in enumerate(posts))
