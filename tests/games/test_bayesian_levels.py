@@ -35,13 +35,14 @@ def scaled(game: SecurityGame, factor: float) -> SecurityGame:
 
 
 def _near_ties(game: SecurityGame, seed: int) -> SecurityGame:
-    """Payoffs rounded to a coarse grid (many exact ties), some nudged by 1e-9 relative."""
+    """Payoffs rounded to a coarse grid (many exact ties), some nudged by 1e-5 (about 1e-6
+    of the span: a strict preference every solver must respect)."""
     rng = np.random.default_rng(seed)
 
     def coarse(a: np.ndarray) -> np.ndarray:
         out = np.round(a * 2) / 2
         nudge = rng.random(a.shape) < 0.2
-        return out + nudge * rng.choice([-1e-9, 1e-9], size=a.shape)
+        return out + nudge * rng.choice([-1e-5, 1e-5], size=a.shape)
 
     au, ac = coarse(game.attacker_uncovered), coarse(game.attacker_covered)
     ac = np.minimum(ac, au)
@@ -60,7 +61,8 @@ def _game(i: int) -> SecurityGame:
     resources = [int(rng.integers(1, max(1, targets // groups - 1) + 1)) for _ in range(groups)]
     generator = "uniform" if i % 2 else "covariance"
     game = random_game(targets=targets, types=types, resources=resources, groups=groups,
-                       generator=generator, covariance=-0.5, seed=i)
+                       generator=generator,
+                       covariance=-0.5 if generator == "covariance" else 0.0, seed=i)
     if i % 3 == 0:
         game = _near_ties(game, i)
     return scaled(game, SCALES[i % 3])
@@ -73,8 +75,9 @@ def brute_force(game: SecurityGame) -> float:
     du, dc = game.defender_uncovered, game.defender_covered
     budget = np.zeros((game.n_groups, n_t))
     budget[game.groups, np.arange(n_t)] = 1.0
-    # rows scaled to O(1) so the LP tolerances mean the same at every payoff scale
+    # rows and costs scaled to O(1) so the LP tolerances mean the same at every scale
     span = np.maximum(au.max(axis=1) - ac.min(axis=1), 1e-300)
+    d_span = max(float(dc.max() - du.min()), 1e-300)
     best = -np.inf
     for profile in itertools.product(range(n_t), repeat=n_k):
         a_ub, b_ub = [budget], [game.resources.astype(float)]
@@ -86,12 +89,12 @@ def brute_force(game: SecurityGame) -> float:
             rows[np.arange(n_t), np.arange(n_t)] -= (au[k] - ac[k]) / span[k]
             a_ub.append(rows)
             b_ub.append((au[k, tk] - au[k]) / span[k])
-            cost[tk] -= game.priors[k] * (dc[k, tk] - du[k, tk])
+            cost[tk] -= game.priors[k] * (dc[k, tk] - du[k, tk]) / d_span
             constant += game.priors[k] * du[k, tk]
         res = linprog(cost, A_ub=np.vstack(a_ub), b_ub=np.concatenate(b_ub),
                       bounds=[(0.0, 1.0)] * n_t, method="highs")
         if res.status == 0:
-            best = max(best, constant - res.fun)
+            best = max(best, constant - res.fun * d_span)
     return float(best)
 
 
