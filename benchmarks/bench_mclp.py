@@ -15,7 +15,7 @@ the tolerance CityWatch proves; spopt is PySAL's ``MCLP`` with PuLP's CBC. Every
 runs in its own subprocess, one at a time; "CPU s" is that subprocess's user+system
 time (the machine is shared, so read ratios, not absolute times).
 
-Run: ``python benchmarks/bench_mclp.py [--quick] [--only NAME ...]``.
+Run: ``python benchmarks/bench_mclp.py [--only NAME ...] [--limit SECONDS]``.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ def run_citywatch(family: str, n_d: int, n_c: int, p: int, limit: float) -> dict
                      time_limit=limit)
     return {"seconds": time.perf_counter() - start, "objective": res.objective,
             "bound": res.bound, "optimal": res.optimal, "gap": res.gap,
-            "path": res.details.get("path", "")}
+            "path": ("LP relaxation integral" if res.details.get("lp_integral")
+                     else f"MILP (LP {res.details.get('lp_seconds', 0):.1f} s first)")}
 
 
 def run_plain(family: str, n_d: int, n_c: int, p: int, limit: float) -> dict[str, Any]:
@@ -161,6 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run")
     parser.add_argument("--only", nargs="*", choices=list(INSTANCES))
+    parser.add_argument("--limit", type=float, help="cap every solver's time limit (s)")
     a = parser.parse_args()
     if a.run:
         job = json.loads(a.run)
@@ -176,6 +178,7 @@ def main() -> None:
     print("|:--|:--|:--|---:|---:|---:|:--|---:|---:|:--|")
     for name in a.only or INSTANCES:
         family, n_d, n_c, p, limit, with_spopt = INSTANCES[name]
+        limit = min(limit, a.limit) if a.limit else limit
         solvers = ["citywatch", "plain highspy"] + (["spopt"] if with_spopt else [])
         results = {s: _subprocess(s, [family, n_d, n_c, p, limit], limit * 3 + 600)
                    for s in solvers}

@@ -366,7 +366,7 @@ def count_dijkstra(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls[0] += 1
         return dijkstra(*args, **kwargs)
 
-    monkeypatch.setattr("citywatch.geo.network.dijkstra", counting)
+    monkeypatch.setattr("citywatch.geo.traveltimes.dijkstra", counting)
     return calls
 
 

@@ -73,6 +73,9 @@ class JointPlan:
         Wall-clock time.
     notes
         Plain statements about how the plan was made.
+    clock_limited
+        Whether the wall-clock safety net stopped the search before its work limit
+        (the posts may then differ on another machine).
     """
 
     scenario: Scenario
@@ -89,6 +92,7 @@ class JointPlan:
     evaluations: int
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    clock_limited: bool = False
 
     @property
     def gain(self) -> float:
@@ -118,6 +122,7 @@ class JointPlan:
             "sequential_arv_posts": {slot: [ids[j] for j in posts] for slot, posts in
                                      zip(sc.slot_names, self.sequential_posts, strict=True)},
             "evaluations": self.evaluations,
+            "clock_limited": self.clock_limited,
             "seconds": self.seconds,
             "notes": list(self.notes),
         }
@@ -335,10 +340,10 @@ def sequential_posts(scenario: Scenario, *, model: str = "mclp", standard_min: f
     return tuple(out)
 
 
-def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | None = 60.0,
-               sequential_model: str = "mclp", standard_min: float = 8.0,
-               travel_minutes: FloatArray | None = None, max_exhaustive: int = 20_000,
-               neighbours: int = 12,
+def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | None = 300.0,
+               max_evaluations: int = 5_000, sequential_model: str = "mclp",
+               standard_min: float = 8.0, travel_minutes: FloatArray | None = None,
+               max_exhaustive: int = 20_000, neighbours: int = 12,
                standards: Sequence[ResponseStandard] | None = None) -> JointPlan:
     """Choose ARV posts and patrol coverage together for the least expected loss.
 
@@ -357,7 +362,7 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
     * ``"local"``: alternating optimisation from the better of the sequential and the
       greedy placement: coverage given posts (ORIGAMI), then the best single-vehicle
       move to one of the `neighbours` nearest standby points, until no move lowers
-      the loss or `time_limit` runs out;
+      the loss or `max_evaluations` placements have been evaluated;
     * ``"auto"``: exhaustive when at most `max_exhaustive` placements exist, else local.
 
     The local method reports a proven lower bound (`_Evaluator.bound`): every site at
@@ -372,7 +377,13 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
     method
         ``"auto"``, ``"exhaustive"`` or ``"local"``.
     time_limit
-        Seconds for the search (``None``: no limit).
+        Wall-clock seconds for the search, a safety net (``None``: no limit). The
+        search itself stops on `max_evaluations`, a work limit, so the same scenario
+        gives the same posts on any machine unless this net is reached
+        (``clock_limited``).
+    max_evaluations
+        Placements the search may evaluate (each an exact ORIGAMI solve), counting
+        the sequential and greedy starts.
     sequential_model
         Location model of the sequential plan compared against: ``"mclp"`` (default),
         ``"mexclp"`` or ``"greedy"``.
@@ -395,6 +406,9 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         When the slot's ARVs cannot meet a standard at the scenario's standby points.
     """
     start = time.perf_counter()
+    if not (isinstance(max_evaluations, int) and max_evaluations >= 1):
+        msg = f"`max_evaluations` must be an int >= 1, got {max_evaluations!r}"
+        raise ScenarioError(msg)
     if method not in JOINT_METHODS:
         msg = f"`method` must be one of {', '.join(JOINT_METHODS)}, got {method!r}"
         raise ScenarioError(msg)
@@ -419,6 +433,8 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         method = "exhaustive" if n_joint <= max_exhaustive else "local"
     notes: list[str] = []
     deadline = math.inf if time_limit is None else start + time_limit
+    stop = _Stop(ev, max_evaluations, deadline)
+    tol = 1e-9 * max(1.0, abs(seq_loss))
     if method == "exhaustive":
         best, best_loss = seq, seq_loss
         per_slot = [[p for p in (_posts_from_counts(c) for c in _count_vectors(n, caps))
@@ -426,17 +442,17 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         n_joint = math.prod(len(p) for p in per_slot)
         finished = True
         for combo in itertools.product(*per_slot):
-            if time.perf_counter() > deadline:
+            if stop():
                 finished = False
                 break
             loss = ev.loss(combo)
-            if loss < best_loss - 1e-9:
+            if loss < best_loss - tol:
                 best, best_loss = combo, loss
         optimal = finished
         bound = best_loss if finished else ev.bound()
         notes.append(f"Tried all {n_joint:,} placements of the ARVs: proven optimal."
                      if finished else
-                     f"The time limit stopped the enumeration of {n_joint:,} placements.")
+                     f"The {stop.reason} stopped the enumeration of {n_joint:,} placements.")
     else:
         greedy = tuple(tuple(int(j) for j in p) for p in
                        (default_arv_posts(travel[s], scenario.people()[:, s], n, caps,
@@ -445,13 +461,13 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         greedy = ev.repair(greedy)
         g_loss = ev.loss(greedy)
         best, best_loss = (greedy, g_loss) if g_loss < seq_loss else (seq, seq_loss)
-        best, best_loss, finished = _local_search(ev, best, best_loss, deadline, neighbours)
+        best, best_loss, finished = _local_search(ev, best, best_loss, stop, neighbours)
         bound = ev.bound()
-        optimal = best_loss <= bound + 1e-9
+        optimal = best_loss <= bound + tol
         notes.append("Alternating search: patrol coverage solved exactly for each ARV "
                      "placement, placements improved one vehicle move at a time"
                      + (" until no move helped (a local optimum)." if finished else
-                        "; stopped by the time limit."))
+                        f"; stopped by the {stop.reason}."))
         notes.append(f"Proven lower bound on the loss: {bound:.3f} (every site at its best "
                      f"possible response time); the plan is within {best_loss - bound:.3f} "
                      f"of the optimum.")
@@ -462,10 +478,26 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
                      expected_loss=loss, sequential_posts=seq, sequential_loss=seq_loss,
                      sequential_model=sequential_model, method=method, optimal=optimal,
                      bound=bound, evaluations=ev.evaluations,
-                     seconds=time.perf_counter() - start, notes=tuple(notes))
+                     seconds=time.perf_counter() - start, notes=tuple(notes),
+                     clock_limited=stop.reason == "wall-clock safety net")
 
 
-def _local_search(ev: _Evaluator, posts: Posts, loss: float, deadline: float,
+class _Stop:
+    """When the search must stop: the work limit first, the wall clock as a safety net."""
+
+    def __init__(self, ev: _Evaluator, max_evaluations: int, deadline: float) -> None:
+        self.ev, self.max_evaluations, self.deadline = ev, max_evaluations, deadline
+        self.reason = ""
+
+    def __call__(self) -> bool:
+        if self.ev.evaluations >= self.max_evaluations:
+            self.reason = f"work limit ({self.max_evaluations:,} placements evaluated)"
+        elif time.perf_counter() > self.deadline:
+            self.reason = "wall-clock safety net"
+        return bool(self.reason)
+
+
+def _local_search(ev: _Evaluator, posts: Posts, loss: float, stop: _Stop,
                   neighbours: int) -> tuple[Posts, float, bool]:
     """Best-improvement single-vehicle moves, slot by slot, until none helps."""
     n_points = ev.travel.shape[1]
@@ -485,7 +517,7 @@ def _local_search(ev: _Evaluator, posts: Posts, loss: float, deadline: float,
                 for k in near[j]:
                     if counts[k] >= ev.capacity[k]:
                         continue
-                    if time.perf_counter() > deadline:
+                    if stop():
                         return _freeze(current, s, best_move), best_loss, False
                     trial = list(current[s])
                     trial[trial.index(j)] = int(k)
@@ -494,7 +526,7 @@ def _local_search(ev: _Evaluator, posts: Posts, loss: float, deadline: float,
                     cand = tuple(tuple(p) if t != s else tuple(trial)
                                  for t, p in enumerate(current))
                     value = ev.loss(cand)
-                    if value < best_loss - 1e-9:
+                    if value < best_loss - 1e-9 * max(1.0, abs(best_loss)):
                         best_loss, best_move = value, (j, int(k))
             if best_move is not None:
                 j, k = best_move
