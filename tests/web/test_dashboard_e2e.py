@@ -77,6 +77,9 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     page.on("request", lambda r: requests.append(r.url))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # the dashboard must work under its Content-Security-Policy: no violation reported
+    page.on("console", lambda m: errors.append(m.text)
+            if "Content Security Policy" in m.text else None)
     page.goto(server + "/")
     assert "OFFICIAL-SENSITIVE" in page.inner_text("#marking-top")
 
@@ -84,8 +87,8 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     _sign_in(page, "planner")
     assert page.locator("#map-svg circle.site").count() > 100
     page.click("#run-plan")
-    page.wait_for_function(
-        "document.querySelector('#plan-status').textContent.includes('done')", timeout=60_000)
+    # (a selector, not wait_for_function: the page's CSP forbids evaluating strings)
+    page.wait_for_selector("#plan-status:has-text('done')", timeout=60_000)
     page.wait_for_selector("#arv-posts rect.arv")
     assert page.locator("#cells rect").count() > 50
     fills = page.eval_on_selector_all("#map-svg circle.site",
