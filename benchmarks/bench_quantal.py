@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from citywatch.games._highs import solve_highs
+from citywatch._highs import solve_highs
 from citywatch.games.quantal import solve_quantal
 from citywatch.model.game import SecurityGame
 

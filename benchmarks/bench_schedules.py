@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from citywatch.games._highs import solve_highs
+from citywatch._highs import solve_highs
 from citywatch.games.schedules import ScheduleGame, solve_schedules, verify_schedule_equilibrium
 from citywatch.model.game import SecurityGame
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -91,9 +92,15 @@ def test_export_round_trip(tmp_path: Path) -> None:
 
 def test_bayesian_plan_on_tiny(tiny_dir: Path) -> None:
     sc = load_scenario(tiny_dir)
-    bay = make_plan(sc, attacker="bayesian", time_limit=60)
+    from citywatch.options import SolveLimits
+
+    bay = make_plan(sc, attacker="bayesian", limits=SolveLimits(mip_nodes=None))
     mix = make_plan(sc, attacker="mixture")
     assert bay.equilibrium.optimal
+    # the default work limit (no branch and bound) is deterministic and says so
+    quick = make_plan(sc, attacker="bayesian")
+    assert quick.defender_utility <= bay.defender_utility + 1e-9 and not quick.clock_limited
+    assert "deterministic limit" in " ".join(quick.notes)
     # the exact Bayesian plan is at least as good against the real types
     assert bay.defender_utility >= mix.defender_utility - 1e-6
 
@@ -110,7 +117,7 @@ def test_policy_constraints_hold_and_are_costed(tiny_dir: Path) -> None:
     free = make_plan(sc, attacker="mixture")
     opts = PolicyOptions(max_site_coverage=0.6, zone_min_teams=0.5,
                          required=(("echo", 0.4),))
-    plan = make_plan(sc, policy=opts)
+    plan = make_plan(sc, attacker="mixture", policy=opts)
     c = plan.coverage.reshape(len(sc.slots), len(sc.sites))
     assert np.all(c <= 0.6 + 1e-9)
     assert np.all(c[:, sc.site_ids.index("echo")] >= 0.4 - 1e-9)
@@ -139,7 +146,7 @@ def test_qr_plan_reports_against_qr(tiny_dir: Path) -> None:
     from citywatch.games.quantal import evaluate_against
 
     sc = load_scenario(tiny_dir)
-    plan = make_plan(sc, attacker="qr", lam=0.3, time_limit=30)
+    plan = make_plan(sc, attacker="qr", lam=0.3)
     assert plan.attacker_model == "qr"
     expect = evaluate_against(plan.built.game, plan.coverage, model="qr", lam=0.3)
     assert plan.defender_utility == pytest.approx(expect, abs=1e-9)
@@ -169,8 +176,130 @@ def test_bayesian_plan_under_policy(tiny_dir: Path) -> None:
     from citywatch.plan import PolicyOptions
 
     sc = load_scenario(tiny_dir)
-    plan = make_plan(sc, attacker="bayesian", arv="greedy", time_limit=60,
+    from citywatch.options import SolveLimits
+
+    plan = make_plan(sc, attacker="bayesian", arv="greedy", limits=SolveLimits(mip_nodes=None),
                      policy=PolicyOptions(max_site_coverage=0.5))
     assert plan.attacker_model == "bayesian" and plan.equilibrium.optimal
     assert np.all(plan.coverage <= 0.5 + 1e-7)
     assert "policy constraints" in " ".join(plan.notes)
+
+
+def _plans_for_round_trip(sc):  # type: ignore[no-untyped-def]
+    from citywatch.options import PlanOptions, PolicyOptions
+
+    yield make_plan(sc, seed=7)                                   # the default: bayesian, joint
+    yield make_plan(sc, PlanOptions(attacker="mixture", arv="sequential"), seed=8)
+    yield make_plan(sc, PlanOptions(attacker="qr", lam=0.3, arv="greedy"))
+    yield make_plan(sc, PlanOptions(attacker="mixture", arv="greedy",
+                                    policy=PolicyOptions(max_site_coverage=0.6,
+                                                         required=(("echo", 0.4),))))
+
+
+def test_plan_round_trips_exactly(tiny_dir: Path, tmp_path: Path) -> None:
+    """to_dict -> JSON -> from_dict -> to_dict is the identity, and so is a plan folder."""
+    from citywatch.plan import Plan, load_plan
+
+    sc = load_scenario(tiny_dir)
+    for k, plan in enumerate(_plans_for_round_trip(sc)):
+        data = plan.to_dict()
+        text = json.dumps(data)
+        again = Plan.from_dict(json.loads(text), sc)
+        assert json.dumps(again.to_dict()) == text
+        np.testing.assert_array_equal(again.coverage, plan.coverage)
+        np.testing.assert_array_equal(again.attacked, plan.attacked)
+        assert again.built.arv_posts == plan.built.arv_posts
+        assert again.options == plan.options and again.seed == plan.seed
+        assert again.expected_casualties_per_attack == plan.expected_casualties_per_attack
+        assert (again.equilibrium.method, again.equilibrium.gap) == (
+            plan.equilibrium.method, plan.equilibrium.gap)
+        write_plan(plan, tmp_path / f"p{k}")
+        loaded = load_plan(tmp_path / f"p{k}", sc)
+        assert json.dumps(loaded.to_dict()) == text
+
+
+def test_stored_plan_refuses_another_game(tiny_dir: Path, tmp_path: Path) -> None:
+    from citywatch.errors import ScenarioError
+    from citywatch.plan import Plan, load_plan
+
+    sc = load_scenario(tiny_dir)
+    plan = make_plan(sc, attacker="mixture", arv="greedy")
+    data = plan.to_dict()
+    with pytest.raises(ScenarioError, match="different game"):
+        Plan.from_dict(data, dataclasses.replace(sc, payoffs=dataclasses.replace(
+            sc.payoffs, symbolic_weight=sc.payoffs.symbolic_weight + 1.0)))
+    with pytest.raises(ScenarioError, match="version"):
+        Plan.from_dict({**data, "scenario": {"name": sc.name, "version": "other"}}, sc)
+    with pytest.raises(ScenarioError, match="format"):
+        Plan.from_dict({**data, "format": 1}, sc)
+    with pytest.raises(ScenarioError, match="coverage"):
+        Plan.from_dict({k: v for k, v in data.items() if k != "coverage"}, sc)
+    (tmp_path / "bad.json").write_text("{nope", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="not valid JSON"):
+        load_plan(tmp_path / "bad.json", sc)
+
+
+def test_default_options_are_one_default() -> None:
+    """make_plan(), the CLI, the web schema and whatif all start from PlanOptions()."""
+    import inspect
+
+    from citywatch.cli.plan import plan as plan_command
+    from citywatch.options import PlanOptions, SolveLimits
+    from citywatch.sim.whatif import whatif
+
+    default = PlanOptions()
+    assert default.attacker_model == "bayesian" and default.arv == "joint"
+    cli = inspect.signature(plan_command).parameters
+    assert PlanOptions(attacker=cli["attacker"].default, arv=cli["arv"].default,
+                       lam=cli["lam"].default,
+                       limits=SolveLimits(mip_nodes=cli["mip_nodes"].default,
+                                          arv_evaluations=cli["arv_evaluations"].default,
+                                          time_limit=cli["time_limit"].default,
+                                          arv_time_limit=cli["arv_time_limit"].default)
+                       ) == default
+    assert inspect.signature(whatif).parameters["options"].default is None
+    pytest.importorskip("fastapi")
+    from citywatch.web.schemas import PlanIn
+
+    assert PlanIn(scenario_id=1).options() == default
+
+
+def test_plan_options_round_trip_and_reject_bad_fields() -> None:
+    from citywatch.options import PlanOptions, PolicyOptions, SolveLimits
+
+    opts = PlanOptions(attacker="qr", lam=0.2, arv="greedy",
+                       limits=SolveLimits(mip_nodes=50, arv_evaluations=10))
+    assert PlanOptions.from_dict(json.loads(json.dumps(opts.to_dict()))) == opts
+    pol = PlanOptions(policy=PolicyOptions(zone_max_share=0.3, required=(("a", 0.5),)))
+    assert PlanOptions.from_dict(json.loads(json.dumps(pol.to_dict()))) == pol
+    with pytest.raises(GameError, match="`limits.arv_evaluations`"):
+        SolveLimits(arv_evaluations=0)
+    with pytest.raises(GameError, match="`options` has unknown field"):
+        PlanOptions.from_dict({"attacker": "auto", "speed": 3})
+    with pytest.raises(GameError, match="`lambda`"):
+        PlanOptions(attacker="bayesian", lam=0.3)
+    with pytest.raises(GameError, match="policy constraints"):
+        PlanOptions(attacker="qr", policy=PolicyOptions(max_site_coverage=0.5))
+
+
+def test_filler_is_stated_and_not_most_covered(tiny_dir: Path) -> None:
+    """Team-slots the equilibrium leaves go by people to unattacked targets, flagged."""
+    base = load_scenario(tiny_dir)
+    many = len(base.sites) - 1
+    sc = dataclasses.replace(base, slots=tuple(dataclasses.replace(s, patrol_teams=many)
+                                               for s in base.slots))
+    plan = make_plan(sc, attacker="bayesian", arv="greedy")
+    game = plan.built.game
+    if plan.filler is None:
+        pytest.skip("the equilibrium uses every team here")
+    assert np.all(plan.filler >= 0) and np.all(plan.filler[plan.attacked] == 0)
+    # the guarantee is unchanged: each type still attacks the same target
+    attacked, value = best_responses(game, plan.coverage)
+    np.testing.assert_array_equal(attacked, plan.attacked)
+    for slot in sc.slot_names:
+        for site, cov in plan.top_sites(slot):
+            s, i = sc.slot_index(slot), sc.site_ids.index(site)
+            assert cov == pytest.approx(plan.deterrence_coverage[s * len(sc.sites) + i])
+    assert "filler" in " ".join(plan.notes)
+    rows = plan.to_dict()["coverage"]
+    assert sum(r["filler"] for r in rows) == pytest.approx(float(plan.filler.sum()))

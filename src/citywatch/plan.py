@@ -1,15 +1,25 @@
-"""The deployment plan: a scenario's game, its equilibrium, and what they mean."""
+"""The deployment plan: one artifact from the solve to every consumer.
+
+`make_plan` solves a scenario's game under one `PlanOptions`; the `Plan` it returns
+is what every consumer reads (`simulate`, `compare`, `whatif`, rosters, reports, the
+web service). `Plan.to_dict` / `Plan.from_dict` and `write_plan` / `load_plan` round-trip
+it exactly, so a stored plan is loaded, never solved again.
+
+Two figures say how good a plan is, each named for what it is:
+
+* ``expected_casualties_per_attack``: people killed or injured per attack (casualties
+  only), each attack type responding as the plan's attacker model assumes;
+* ``defender_utility``: the game's value, in casualty-equivalents per attack
+  (negative), symbolic damage included.
+"""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
+import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,54 +27,38 @@ import numpy.typing as npt
 
 from citywatch.errors import GameError, ScenarioError
 from citywatch.games.equilibrium import Equilibrium, best_responses
-from citywatch.games.policy import LinearConstraint, PolicyEquilibrium
+from citywatch.games.policy import BindingConstraint, LinearConstraint, PolicyEquilibrium
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
+from citywatch.model.standards import ResponseStandard
+from citywatch.options import (
+    ARV_METHODS,
+    ATTACKER_MODELS,
+    PlanOptions,
+    PolicyOptions,
+    SolveLimits,
+)
+from citywatch.plan_io import load_plan, write_plan
 
 __all__ = [
+    "ARV_METHODS",
     "ATTACKER_MODELS",
+    "PLAN_FORMAT",
     "Plan",
+    "PlanOptions",
     "PolicyOptions",
+    "SolveLimits",
     "best_responses",
+    "game_fingerprint",
+    "load_plan",
     "make_plan",
     "policy_constraints",
     "write_plan",
 ]
 
-ATTACKER_MODELS = ("auto", "bayesian", "mixture", "qr")
-ARV_METHODS = ("joint", "sequential", "greedy")
 FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class PolicyOptions:
-    """Planners' constraints on the randomised plan (all optional).
-
-    Attributes
-    ----------
-    max_site_coverage
-        Cap on any site's coverage in any slot (public reassurance: no site is under
-        armed guard all the time).
-    zone_min_teams
-        Expected armed teams each zone (borough) gets in each slot at least, as far as
-        its sites allow (no community left without).
-    zone_max_share
-        Largest share of a slot's patrol teams one zone may take (no community
-        over-exposed to armed presence).
-    required
-        Minimum coverage of named sites in every slot, ``{site_id: coverage}``.
-    """
-
-    max_site_coverage: float | None = None
-    zone_min_teams: float | None = None
-    zone_max_share: float | None = None
-    required: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def active(self) -> bool:
-        """Whether any constraint is asked for."""
-        return (self.max_site_coverage is not None or self.zone_min_teams is not None
-                or self.zone_max_share is not None or bool(self.required))
+#: Version of the plan file format (``plan.json``).
+PLAN_FORMAT = 2
 
 
 def policy_constraints(scenario: Scenario, built: ScenarioGame,
@@ -109,6 +103,24 @@ def policy_constraints(scenario: Scenario, built: ScenarioGame,
     return out
 
 
+
+
+def game_fingerprint(built: ScenarioGame) -> str:
+    """SHA-256 of the game a plan was solved on (payoffs, budgets, priors, ARV posts).
+
+    A stored plan is only valid on the game it was solved for: `Plan.from_dict` refuses
+    a scenario whose game differs (another force, threat level or payoff model).
+    """
+    g = built.game
+    h = hashlib.sha256()
+    for arr in (g.defender_covered, g.defender_uncovered, g.attacker_covered,
+                g.attacker_uncovered, g.priors, g.resources, g.groups):
+        a = np.ascontiguousarray(arr)
+        h.update(str(a.dtype).encode() + str(a.shape).encode() + a.tobytes())
+    h.update(json.dumps([list(p) for p in built.arv_posts]).encode())
+    return h.hexdigest()
+
+
 @dataclass(frozen=True, eq=False)
 class Plan:
     """A solved deployment plan for one scenario.
@@ -120,17 +132,34 @@ class Plan:
     built
         The security game the scenario induced, with response times and casualties.
     equilibrium
-        The solver's result on the game it solved.
+        The solver's result on the game it solved (its coverage includes `filler`).
     attacker_model
         ``"bayesian"`` (each attack type responds on its own), ``"mixture"`` (one
         prior-weighted type) or ``"qr"`` (quantal response).
     attacked
-        Each real attack type's best response to the plan's coverage.
+        Each real attack type's target against the plan's coverage (best response, or
+        for ``"qr"`` the most likely one).
     defender_utility
-        Prior-weighted defender utility with each real type best-responding
-        (casualty-equivalents per attack, negative).
+        The game value: prior-weighted defender utility with each real type
+        responding as the attacker model assumes (casualty-equivalents per attack,
+        negative; symbolic damage included).
     notes
-        Plain statements about how the plan was made (approximations, gaps).
+        Plain statements about how the plan was made (approximations, gaps, limits).
+    policy
+        The policy solve (what binds, what it costs), when policy constraints were set.
+    arv_plan
+        The joint ARV search's report, when ``arv="joint"``.
+    options
+        The options the plan was solved with.
+    filler
+        Coverage per target placed by the filler rule on team-slots the equilibrium
+        did not need (see `make_plan`); zero where none.
+    seed
+        Entropy of the `numpy.random.SeedSequence` that randomised consumers of this
+        plan (rosters, simulations) derive their streams from unless given their own.
+    clock_limited
+        Whether a wall-clock safety net stopped a solve (the plan may then differ on
+        another machine).
     """
 
     scenario: Scenario
@@ -142,30 +171,99 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
     policy: PolicyEquilibrium | None = None
     arv_plan: dict[str, Any] | None = None
+    response_standards: tuple[ResponseStandard, ...] = ()
+    options: PlanOptions = field(default_factory=PlanOptions)
+    filler: FloatArray | None = None
+    seed: int | None = None
+    clock_limited: bool = False
+
+    def response_report(self) -> dict[str, dict[str, Any]]:
+        """Per slot: share of people within 5/8/10/15 minutes of armed help, the worst site.
+
+        Minutes are expected from the call to armed intervention with no patrol at the
+        site, with the plan's ARV posts (`ScenarioGame.response_minutes`).
+        """
+        from citywatch.response.standards import slot_report, violations
+
+        sc = self.scenario
+        people = sc.people()
+        out = {}
+        for s, slot in enumerate(sc.slot_names):
+            r = self.built.response_minutes[s]
+            rep = slot_report(r, people[:, s], sc.site_ids)
+            rep["meets_standards"] = not violations(r, people[:, s], self.response_standards)
+            out[slot] = rep
+        return out
 
     @property
     def coverage(self) -> FloatArray:
-        """Coverage of each (site, slot) target, slot-major."""
+        """Coverage of each (site, slot) target, slot-major (filler included)."""
         return self.equilibrium.coverage
 
     @property
+    def deterrence_coverage(self) -> FloatArray:
+        """Coverage the equilibrium needs: `coverage` without the `filler`."""
+        if self.filler is None:
+            return self.coverage
+        return np.clip(self.coverage - self.filler, 0.0, 1.0)
+
+    @property
     def expected_loss(self) -> float:
-        """Expected casualty-equivalents per attack (``−defender_utility``)."""
+        """Casualty-equivalents per attack, the game value (``−defender_utility``)."""
         return -self.defender_utility
 
+    def attack_probability(self) -> FloatArray:
+        """Joint probability of attack type and target the plan assumes, (types, targets).
+
+        Types by the scenario's priors; within a type, its best response (Bayesian and
+        mixture models) or its quantal-response distribution (``"qr"``).
+        """
+        game = self.built.game
+        p = np.zeros((game.n_types, game.n_targets))
+        dist = self.equilibrium.attack_distribution
+        if self.attacker_model == "qr" and dist is not None and dist.shape == p.shape:
+            p = game.priors[:, None] * dist / dist.sum(axis=1, keepdims=True)
+        else:
+            p[np.arange(game.n_types), self.attacked] = game.priors
+        return p
+
+    def casualties_by_target(self) -> FloatArray:
+        """Expected people killed or injured by an attack of each type on each target.
+
+        ``c·(1 − q)·K_covered + (1 − c)·E[K_uncovered]``, shape (types, targets), with
+        ``c`` the coverage and ``q`` the type's interdiction probability; ``E[K]`` is over
+        the response-time distribution (`citywatch.model.response_time`).
+        """
+        q = np.array([a.interdiction for a in self.scenario.attackers])[:, None]
+        c = self.coverage[None, :]
+        return np.asarray(c * (1.0 - q) * self.built.casualties_covered
+                          + (1.0 - c) * self.built.casualties_uncovered)
+
+    @property
+    def expected_casualties_per_attack(self) -> float:
+        """People killed or injured per attack (casualties only, no symbolic damage).
+
+        Each attack type responds as the plan's attacker model assumes
+        (`attack_probability`); the simulator's ``overall.casualties`` estimates the
+        same quantity.
+        """
+        return float(np.sum(self.attack_probability() * self.casualties_by_target()))
+
     def coverage_rows(self) -> Iterator[dict[str, Any]]:
-        """One ``{"site", "slot", "coverage"}`` record per target."""
+        """One ``{"site", "slot", "coverage", "filler"}`` record per target."""
+        filler = np.zeros_like(self.coverage) if self.filler is None else self.filler
         for t, c in enumerate(self.coverage):
             site, slot = self.built.target_label(t)
-            yield {"site": site, "slot": slot, "coverage": float(c)}
+            yield {"site": site, "slot": slot, "coverage": float(c),
+                   "filler": float(filler[t])}
 
     def top_sites(self, slot: str, *, n: int = 5) -> list[tuple[str, float]]:
-        """The `n` most covered sites in `slot` as (site id, coverage)."""
+        """The `n` sites the equilibrium covers most in `slot` (filler not counted)."""
         s = self.scenario.slot_index(slot)
         ns = self.built.n_sites
-        cov = self.coverage[s * ns:(s + 1) * ns]
+        cov = self.deterrence_coverage[s * ns:(s + 1) * ns]
         order = np.argsort(-cov, kind="stable")[:n]
-        return [(self.built.site_ids[i], float(cov[i])) for i in order]
+        return [(self.built.site_ids[i], float(cov[i])) for i in order if cov[i] > 1e-9]
 
     def indifferent_targets(self, *, k: int | None = None, tol: float = 1e-6
                             ) -> list[tuple[str, str]]:
@@ -178,7 +276,8 @@ class Plan:
         if k is None:
             k = 0 if game.n_types == 1 else int(np.argmax(game.priors))
         ua = game.attacker_payoffs(self.coverage)[k]
-        idx = np.flatnonzero(ua >= ua.max() - tol)
+        scale = max(1.0, float(np.abs(ua).max()))
+        idx = np.flatnonzero(ua >= ua.max() - tol * scale)
         return [self.built.target_label(int(t)) for t in idx]
 
     def summary(self) -> str:
@@ -187,28 +286,38 @@ class Plan:
         attack = [(site_names[s], sl) for s, sl in
                   (self.built.target_label(int(t)) for t in self.attacked)]
         names = [a.name.lower() for a in self.scenario.attackers]
-        loss = self.expected_loss
         indiff = self.indifferent_targets()
+        filler = 0.0 if self.filler is None else float(self.filler.sum())
         lines = [
             f"The plan randomises {sum(t.patrol_teams for t in self.built.teams)} armed patrol "
             f"team-slots a day over {len(self.built.site_ids)} sites so that a watching "
             f"attacker gains as little as possible from any one target: {len(indiff)} "
             f"(site, slot) pairs are equally attractive to it, so there is no weak spot to "
             f"pick.",
-            f"Against this plan an attack costs about {loss:.1f} casualty-equivalents on "
-            f"average; each attack type's best target against it is "
+            f"Against this plan an attack kills or injures about "
+            f"{self.expected_casualties_per_attack:.1f} people on average (expected "
+            f"casualties per attack); counting symbolic damage the game value is "
+            f"{self.expected_loss:.1f} casualty-equivalents. Each attack type's target "
+            "against it is "
             + "; ".join(f"{n} at {s} ({sl})" for n, (s, sl) in zip(names, attack, strict=True))
             + ".",
         ]
+        if filler > 1e-6:
+            lines.append(f"{filler:.1f} team-slots the equilibrium does not need are "
+                         f"filler, placed by people present (they are not part of the "
+                         f"deterrence and are not counted as most covered).")
         return " ".join(lines)
 
+    # ------------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
-        """The full plan as JSON-ready data."""
+        """The full plan as JSON-ready data; `from_dict` reads it back exactly."""
         sc = self.scenario
         eq = self.equilibrium
         posture = sc.postures[sc.threat_level]
         return {
+            "format": PLAN_FORMAT,
             "scenario": {"name": sc.name, "version": sc.version},
+            "game_sha256": game_fingerprint(self.built),
             "threat_level": sc.threat_level.name,
             "threat_meaning": sc.threat_level.meaning,
             "posture_version": sc.postures.version,
@@ -217,13 +326,23 @@ class Plan:
             "arv_crews": {t.slot: t.arv_crews for t in self.built.teams},
             "officers_on_duty": {t.slot: round(t.officers, 1) for t in self.built.teams},
             "coverage": list(self.coverage_rows()),
+            "expected_casualties_per_attack": self.expected_casualties_per_attack,
             "defender_utility": self.defender_utility,
-            "expected_casualties_per_attack": self.expected_loss,
+            "units": {
+                "expected_casualties_per_attack":
+                    "people killed or injured per attack (casualties only), each attack "
+                    f"type responding as the {self.attacker_model} attacker model assumes",
+                "defender_utility":
+                    "game value in casualty-equivalents per attack (negative), symbolic "
+                    "damage included",
+            },
             "attack": {a.id: {"site": s, "slot": sl} for a, (s, sl) in zip(
                 sc.attackers, (self.built.target_label(int(t)) for t in self.attacked),
                 strict=True)},
+            "attacked": [int(t) for t in self.attacked],
             "indifferent_targets": [{"site": s, "slot": sl}
                                     for s, sl in self.indifferent_targets()],
+            "filler_team_slots": 0.0 if self.filler is None else float(self.filler.sum()),
             "arv_posts": {slot: [sc.standby[j].id for j in posts]
                           for slot, posts in zip(sc.slot_names, self.built.arv_posts,
                                                  strict=True)},
@@ -232,14 +351,25 @@ class Plan:
                                                 .tolist(), strict=True))
                                  for s, slot in enumerate(sc.slot_names)},
             "attacker_model": self.attacker_model,
+            "options": self.options.to_dict(),
+            "seed": self.seed,
             "method": eq.method,
             "optimal": eq.optimal,
             "gap": eq.gap if np.isfinite(eq.gap) else None,
+            "clock_limited": self.clock_limited,
             "solve_seconds": eq.seconds,
-            "solver_defender_utility": eq.defender_utility,
+            "solver": {
+                "defender_utility": eq.defender_utility,
+                "attacked": [int(t) for t in eq.attacked],
+                "attacker_utility": [float(u) for u in eq.attacker_utility],
+                "attack_distribution": None if eq.attack_distribution is None
+                else np.asarray(eq.attack_distribution, dtype=np.float64).tolist(),
+            },
             "notes": list(self.notes),
             "summary": self.summary(),
             "arv_plan": self.arv_plan,
+            "response_standards": [str(x) for x in self.response_standards],
+            "response_report": self.response_report(),
             "policy": None if self.policy is None else {
                 "unconstrained_solver_utility": self.policy.unconstrained_utility,
                 "cost_of_policy": self.policy.total_cost,
@@ -250,60 +380,179 @@ class Plan:
             },
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], scenario: Scenario, *,
+                  source: str = "plan") -> Plan:
+        """The plan `to_dict` wrote, on the scenario it was made for (never re-solved).
 
-def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float | None = 15.0,
-              lam: float | None = None, policy: PolicyOptions | None = None,
-              arv: str = "joint", arv_time_limit: float | None = 8.0) -> Plan:
-    """Solve the scenario's deployment game.
+        Coverage, ARV posts, attacked targets, method, gap, options and seed come from
+        `data`; the game is rebuilt from `scenario` with the stored ARV posts and must
+        be the game the plan was solved on (same name, version and game fingerprint).
+
+        Raises
+        ------
+        ScenarioError
+            Naming the field, if `data` is not a plan of this scenario.
+        """
+        where = f"`{source}`"
+        if not isinstance(data, Mapping):
+            msg = f"{where} must be a JSON object, got {type(data).__name__}"
+            raise ScenarioError(msg)
+        if data.get("format") != PLAN_FORMAT:
+            msg = (f"{where} has format {data.get('format')!r}, expected {PLAN_FORMAT} "
+                   f"(re-run `citywatch plan --out` with this version)")
+            raise ScenarioError(msg)
+        meta = data.get("scenario") or {}
+        if meta.get("name") != scenario.name or meta.get("version") != scenario.version:
+            msg = (f"{where} was made for scenario {meta.get('name')!r} version "
+                   f"{meta.get('version')!r}, not {scenario.name!r} version "
+                   f"{scenario.version!r}")
+            raise ScenarioError(msg)
+        ns = len(scenario.sites)
+        site_pos = {s: i for i, s in enumerate(scenario.site_ids)}
+        stand = {s.id: j for j, s in enumerate(scenario.standby)}
+        try:
+            cov = np.zeros(len(scenario.slots) * ns)
+            filler = np.zeros_like(cov)
+            for row in data["coverage"]:
+                t = scenario.slot_index(row["slot"]) * ns + site_pos[row["site"]]
+                cov[t] = float(row["coverage"])
+                filler[t] = float(row.get("filler", 0.0))
+            posts = [[stand[x] for x in data["arv_posts"][slot]]
+                     for slot in scenario.slot_names]
+            solver = data["solver"]
+            options = PlanOptions.from_dict(data["options"])
+            attacked = np.asarray(data["attacked"], dtype=np.int64)
+            dist = solver.get("attack_distribution")
+            gap = data["gap"]
+            eq = Equilibrium(
+                coverage=cov, defender_utility=float(solver["defender_utility"]),
+                attacked=np.asarray(solver["attacked"], dtype=np.int64),
+                attacker_utility=np.asarray(solver["attacker_utility"], dtype=np.float64),
+                method=str(data["method"]), optimal=bool(data["optimal"]),
+                gap=float("inf") if gap is None else float(gap),
+                seconds=float(data["solve_seconds"]),
+                attack_distribution=None if dist is None else np.asarray(dist, np.float64))
+        except KeyError as err:
+            msg = f"{where} does not match scenario {scenario.name!r}: missing or unknown {err}"
+            raise ScenarioError(msg) from None
+        except (TypeError, ValueError, GameError) as err:
+            msg = f"{where} is not a valid plan: {err}"
+            raise ScenarioError(msg) from None
+        built = build_game(scenario, arv_posts=posts)
+        if data.get("game_sha256") != game_fingerprint(built):
+            msg = (f"{where} was solved on a different game than scenario {scenario.name!r} "
+                   f"gives now (force, threat level or payoff model changed): solve it again")
+            raise ScenarioError(msg)
+        if attacked.shape != (built.game.n_types,) or np.any(attacked < 0) \
+                or np.any(attacked >= built.game.n_targets):
+            msg = f"{where}: `attacked` must hold one target per attack type, got {attacked}"
+            raise ScenarioError(msg)
+        pol = data.get("policy")
+        policy = None if pol is None else PolicyEquilibrium(
+            eq, float(pol["unconstrained_solver_utility"]),
+            tuple(BindingConstraint(b["name"], b["family"], b["side"], float(b["bound"]),
+                                    float(b["shadow_price"])) for b in pol["binding"]),
+            {k: float(v) for k, v in pol["cost_by_family"].items()})
+        return cls(scenario, built, eq, str(data["attacker_model"]), attacked,
+                   float(data["defender_utility"]), tuple(data.get("notes", ())), policy,
+                   data.get("arv_plan"), _standards(scenario, options), options,
+                   filler if np.any(filler) else None, data.get("seed"),
+                   bool(data.get("clock_limited", False)))
+
+
+def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
+              attacker: str | None = None, arv: str | None = None, lam: float | None = None,
+              policy: PolicyOptions | None = None, limits: SolveLimits | None = None,
+              response_standards: tuple[ResponseStandard, ...] | None = None,
+              seed: int | np.random.SeedSequence | None = None) -> Plan:
+    """Solve the scenario's deployment game under `options`.
 
     Parameters
     ----------
     scenario
         The scenario.
-    attacker
-        ``"bayesian"``: the exact Bayesian Stackelberg equilibrium over the attack types
-        (returns the incumbent and its proven gap if `time_limit` runs out);
-        ``"mixture"``: one attacker with prior-weighted payoffs, solved exactly by
-        ORIGAMI; ``"qr"``: a quantal-response attacker with rationality `lam`;
-        ``"auto"``: bayesian when that solver is installed, else mixture.
-    time_limit
-        Seconds allowed for the Bayesian MILP.
-    lam
-        Quantal-response rationality (only with ``attacker="qr"``).
-    policy
-        Planners' constraints (`PolicyOptions`); the plan is then solved exactly for
-        the mixture attacker under them, with the cost of each binding family.
-    arv
-        Where armed response vehicles wait: ``"joint"`` chooses them together with
-        the patrols for the least expected loss (`citywatch.response.joint_plan`,
-        compared with the sequential plan); ``"sequential"`` places them by maximal
-        covering first (MCLP, 8-minute standard); ``"greedy"`` uses the payoff
-        model's quick greedy placement.
-    arv_time_limit
-        Seconds for the joint ARV search.
+    options
+        How to solve (`PlanOptions`); ``None`` is ``PlanOptions()``, the default of every
+        command, the web service and this function alike.
+    attacker, arv, lam, policy, limits
+        Shorthands that replace the matching field of `options`
+        (``make_plan(sc, attacker="mixture")`` is
+        ``make_plan(sc, PlanOptions(attacker="mixture"))``).
+    seed
+        Entropy recorded in the plan for the rosters and simulations drawn from it
+        (an int or a `numpy.random.SeedSequence`); ``None`` draws fresh OS entropy and
+        records it, so a run without a seed can be reproduced. Solving uses no
+        randomness.
+
+    Notes
+    -----
+    The patrols are solved for the attacker model: ``"bayesian"`` (and ``"auto"``) is
+    the exact Bayesian Stackelberg equilibrium over the attack types (with the policy
+    constraints, if any); ``"mixture"`` one prior-weighted attacker, exactly (ORIGAMI,
+    or one LP per attacked target under policy constraints); ``"qr"`` a quantal-response
+    attacker. The ARV posts are chosen first (``"joint"``: with the patrols of the
+    mixture game, `citywatch.response.joint_plan`; ``"sequential"``: MCLP;
+    ``"greedy"``: the payoff model's greedy placement).
+
+    Team-slots the Bayesian equilibrium does not need are deployed by a stated rule
+    (*filler*): in each slot, on the targets no attack type chooses, in proportion to
+    the people present (water-filled, none above coverage one). Adding coverage where
+    no type attacks leaves every type's best response and the plan's value unchanged;
+    the filler is recorded per target (`Plan.filler`) and never counted among the most
+    covered sites.
+
+    Every solve stops on a deterministic work limit or at its proven optimum; the
+    wall-clock limits in `SolveLimits` are safety nets, and when one stops a solve
+    the plan says so (`Plan.clock_limited`).
+
+    Response standards (`PlanOptions.response_standards`, default the scenario's;
+    London's is armed help within 15 minutes at every site) are a hard constraint on
+    every slot's ARV posts; greedy and sequential posts are moved as little as needed
+    to meet them (`citywatch.response.standards.repair`).
+
+    Raises
+    ------
+    InfeasibleError
+        When the fleet cannot meet a response standard.
     """
-    if attacker not in ATTACKER_MODELS:
-        msg = f"`attacker` must be one of {', '.join(ATTACKER_MODELS)}, got {attacker!r}"
+    opts = options if options is not None else PlanOptions()
+    changes = {k: v for k, v in (("attacker", attacker), ("arv", arv), ("lam", lam),
+                                 ("policy", policy), ("limits", limits),
+                                 ("response_standards", response_standards))
+               if v is not None}
+    if changes:
+        opts = dataclasses.replace(opts, **changes)
+    if not isinstance(opts, PlanOptions):
+        msg = f"`options` must be a PlanOptions, got {type(opts).__name__}"
         raise GameError(msg)
-    if arv not in ARV_METHODS:
-        msg = f"`arv` must be one of {', '.join(ARV_METHODS)}, got {arv!r}"
-        raise GameError(msg)
+    entropy = _entropy(seed)
+    lim = opts.limits
     notes: list[str] = []
+    clock_limited = False
     arv_plan: dict[str, Any] | None = None
-    if arv == "greedy":
+    standards = _standards(scenario, opts)
+    if opts.arv == "greedy":
+        from citywatch.response.joint import meet_standards
+
         built = build_game(scenario)
+        if standards:
+            built = build_game(scenario, arv_posts=meet_standards(scenario, built.arv_posts,
+                                                                  standards))
         notes.append("ARV posts placed greedily for the least people-weighted expected "
                      "response time.")
-    elif arv == "sequential":
-        from citywatch.response.joint import sequential_posts
+    elif opts.arv == "sequential":
+        from citywatch.response.joint import meet_standards, sequential_posts
 
-        built = build_game(scenario, arv_posts=sequential_posts(scenario))
+        built = build_game(scenario, arv_posts=meet_standards(
+            scenario, sequential_posts(scenario), standards))
         notes.append("ARV posts placed first by maximal covering (MCLP, 8-minute standard), "
                      "then the patrols planned (the sequential plan).")
     else:
         from citywatch.response.joint import joint_plan
 
-        jp = joint_plan(scenario, time_limit=arv_time_limit)
+        jp = joint_plan(scenario, time_limit=lim.arv_time_limit,
+                        max_evaluations=lim.arv_evaluations, standards=standards)
         arv_plan = jp.to_dict()
         built = build_game(scenario, arv_posts=jp.arv_posts)
         proof = ("proven optimal" if jp.optimal else
@@ -313,24 +562,18 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
                      f"the mixture attacker against {jp.sequential_loss:.3g} for the "
                      f"sequential plan (MCLP first, then the game), a gain of "
                      f"{jp.gain:.3g}.")
+        if jp.clock_limited:
+            clock_limited = True
+            notes.append(f"The ARV search was stopped by its wall-clock safety net "
+                         f"({lim.arv_time_limit} s) before its work limit: the posts may "
+                         f"differ on another machine.")
     game = built.game
+    model = opts.attacker_model
     policy_result = None
-    policy_rows: list[LinearConstraint] = []
-    if policy is not None and policy.active:
-        if attacker not in ("auto", "mixture", "bayesian"):
-            msg = (f"policy constraints are solved for the mixture or the Bayesian attacker; "
-                   f"got `attacker` = {attacker!r}")
-            raise GameError(msg)
-        policy_rows = policy_constraints(scenario, built, policy)
-        if attacker == "auto":
-            attacker = "mixture"
-    if attacker == "auto":
-        try:
-            import citywatch.games.bayesian  # noqa: F401
-            attacker = "bayesian"
-        except ImportError:
-            attacker = "mixture"
-    if attacker == "mixture" and policy is not None and policy.active:
+    policy_rows = (policy_constraints(scenario, built, opts.policy) if opts.policy.active
+                   else [])
+    filler: FloatArray | None = None
+    if model == "mixture" and policy_rows:
         from citywatch.games.policy import solve_with_policy
 
         policy_result = solve_with_policy(game.mixture(), policy_rows)
@@ -339,44 +582,61 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
                      "the policy constraints (exact: one LP per attacked target); the policy "
                      f"costs {policy_result.total_cost:.3g} casualty-equivalents per attack "
                      "against that attacker.")
-    elif attacker == "mixture":
+    elif model == "mixture":
         from citywatch.games.origami import solve_origami
 
         eq = solve_origami(game.mixture())
         notes.append("Planned against one attacker whose payoffs are the prior-weighted "
                      "mixture of the attack types (solved exactly with ORIGAMI); each type's "
                      "own best response is then evaluated against that coverage.")
-    elif attacker == "bayesian":
+    elif model == "bayesian":
         from citywatch.games.bayesian import solve_bayesian
 
-        eq = solve_bayesian(game, time_limit=time_limit, constraints=policy_rows)
+        eq = solve_bayesian(game, time_limit=lim.time_limit, constraints=policy_rows,
+                            node_limit=lim.mip_nodes)
         if policy_rows:
             notes.append(f"Solved under {len(policy_rows)} policy constraints. What each "
                          f"family costs is computed exactly for the mixture attacker: run "
                          f"with --attacker mixture.")
-        unused = float(game.resources.sum() - eq.coverage.sum())
-        if unused > 1e-6 and not policy_rows:
-            from citywatch.games.leftover import spend_leftover
-
-            filled = spend_leftover(game, eq.coverage, eq.attacked)
-            eq = dataclasses.replace(eq, coverage=filled)
-            notes.append(f"{unused:.3g} team-slots the equilibrium left unused were put on "
-                         f"targets no attack type chooses (every team deploys; the "
-                         f"guarantee is unchanged).")
         if eq.optimal:
             notes.append("Bayesian Stackelberg equilibrium over the attack types, proven "
                          "optimal.")
-        else:
+        elif lim.time_limit is not None and eq.seconds >= lim.time_limit:
+            clock_limited = True
             notes.append(f"Bayesian Stackelberg equilibrium over the attack types: the "
-                         f"time limit ({time_limit} s) ran out; the plan is within "
-                         f"{eq.gap:.3g} casualty-equivalents of the optimum (proven gap).")
+                         f"wall-clock safety net ({lim.time_limit} s) stopped the solver; the "
+                         f"plan is within {eq.gap:.3g} casualty-equivalents of the optimum "
+                         f"(proven gap) and may differ on another machine.")
+        else:
+            how = ("the solver's profile-LP heuristic (no branch and bound)"
+                   if lim.mip_nodes == 0 else
+                   f"branch and bound stopped at its work limit ({lim.mip_nodes} nodes)")
+            notes.append(f"Bayesian Stackelberg strategy over the attack types from {how}: "
+                         f"within {eq.gap:.3g} casualty-equivalents of the optimum (proven "
+                         f"gap); a deterministic limit, the same on any machine.")
+        unused = float(game.resources.sum() - eq.coverage.sum())
+        if unused > 1e-6 * max(1.0, float(game.resources.sum())) and not policy_rows:
+            from citywatch.games.leftover import fill_by_demand
+
+            filled = fill_by_demand(game, eq.coverage, eq.attacked,
+                                    demand=scenario.people().T.reshape(-1))
+            filler = np.asarray(filled - eq.coverage)
+            eq = dataclasses.replace(eq, coverage=filled)
+            notes.append(f"{unused:.3g} team-slots the equilibrium does not need are filler: "
+                         f"put, slot by slot, on targets no attack type chooses in "
+                         f"proportion to the people present (the guarantee is unchanged; "
+                         f"filler is not deterrence and is listed apart).")
     else:
         from citywatch.games.quantal import solve_quantal
 
-        eq = solve_quantal(game, lam=lam, time_limit=time_limit)
-        notes.append(f"Planned against a quantal-response attacker (lambda={lam}).")
+        eq = solve_quantal(game, lam=opts.lam, time_limit=lim.time_limit)
+        if not eq.optimal:
+            clock_limited = True
+            notes.append(f"The quantal-response solver was stopped by its wall-clock safety "
+                         f"net ({lim.time_limit} s): the plan may differ on another machine.")
+        notes.append(f"Planned against a quantal-response attacker (lambda={opts.lam}).")
     attacked, value = best_responses(game, eq.coverage)
-    if attacker == "qr" and eq.attack_distribution is not None:
+    if model == "qr" and eq.attack_distribution is not None:
         notes.append(f"Against a fully rational attacker this coverage would cost "
                      f"{-value:.3g} casualty-equivalents per attack; the figures shown are "
                      f"against the quantal-response attacker planned for, each type's "
@@ -386,57 +646,32 @@ def make_plan(scenario: Scenario, *, attacker: str = "auto", time_limit: float |
     if any(built.idle_teams):
         notes.append(f"{sum(built.idle_teams)} patrol team-slots exceed one team per site "
                      f"and are left unassigned.")
-    return Plan(scenario, built, eq, attacker, attacked, value, tuple(notes), policy_result,
-                arv_plan)
+    if standards:
+        notes.append("Every slot's ARV posts meet the response standard"
+                     + ("s " if len(standards) > 1 else " ")
+                     + ", ".join(str(x) for x in standards)
+                     + " (expected minutes from call to armed intervention; 100% means "
+                       "every site).")
+    return Plan(scenario, built, eq, model, attacked, value, tuple(notes), policy_result,
+                arv_plan, standards, opts, filler, entropy, clock_limited)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so a crash leaves either the old file or the new one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _standards(scenario: Scenario, options: PlanOptions) -> tuple[ResponseStandard, ...]:
+    """The response standards a plan meets: the options', else the scenario's."""
+    return (scenario.response_standards if options.response_standards is None
+            else tuple(options.response_standards))
 
 
-def write_plan(plan: Plan, folder: str | Path) -> list[Path]:
-    """Write ``plan.json``, ``coverage.csv`` and ``sites.geojson`` into `folder`."""
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    data = plan.to_dict()
-    written = []
-    p = out / "plan.json"
-    _atomic_write(p, json.dumps(data, indent=2))
-    written.append(p)
-
-    import io
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["site_id", "site_name", "slot", "coverage", "people", "response_minutes"])
-    sc = plan.scenario
-    people = sc.people()
-    for t, c in enumerate(plan.coverage):
-        s, i = divmod(t, plan.built.n_sites)
-        site = sc.sites[i]
-        w.writerow([site.id, site.name, sc.slot_names[s], f"{c:.6f}", f"{people[i, s]:g}",
-                    f"{plan.built.response_minutes[s, i]:.2f}"])
-    p = out / "coverage.csv"
-    _atomic_write(p, buf.getvalue())
-    written.append(p)
-
-    ns = plan.built.n_sites
-    features = []
-    for i, site in enumerate(sc.sites):
-        props: dict[str, Any] = {"id": site.id, "name": site.name, "category": site.category}
-        for s, slot in enumerate(sc.slot_names):
-            props[f"coverage_{slot}"] = round(float(plan.coverage[s * ns + i]), 6)
-            props[f"people_{slot}"] = site.people[s]
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": {"type": "Point", "coordinates": [site.lon, site.lat]}})
-    p = out / "sites.geojson"
-    _atomic_write(p, json.dumps({"type": "FeatureCollection", "features": features}))
-    written.append(p)
-    return written
+def _entropy(seed: int | np.random.SeedSequence | None) -> int:
+    """The entropy a plan records (fresh OS entropy for ``None``)."""
+    if isinstance(seed, np.random.SeedSequence):
+        ent = seed.entropy
+        if isinstance(ent, int | np.integer) and 0 <= ent < 2**63 and not seed.spawn_key:
+            return int(ent)
+        return int(seed.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if seed is None:  # 63 bits of OS entropy: exact in every JSON reader that has int64
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    msg = f"`seed` must be a non-negative int, a SeedSequence or None, got {seed!r}"
+    raise GameError(msg)

@@ -30,7 +30,7 @@ def test_plan_out_writes_files(tiny_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "plan"
     proc = run("plan", "--scenario", str(tiny_dir), "--attacker", "mixture", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "Expected loss" in proc.stdout
+    assert "Expected casualties per attack" in proc.stdout and "game value" in proc.stdout
     geo = json.loads((out / "sites.geojson").read_text())
     assert len(geo["features"]) == 5
     assert (out / "coverage.csv").read_text().count("\n") == 1 + 10
@@ -89,7 +89,8 @@ def test_london_plan_json_default_keys() -> None:
     data = json.loads(proc.stdout)
     assert list(data["slots"]) == ["00-04", "04-08", "08-12", "12-16", "16-20", "20-24"]
     assert isinstance(data["defender_utility"], float)
-    assert {"site", "slot", "coverage"} == set(data["coverage"][0])
+    assert {"site", "slot", "coverage", "filler"} == set(data["coverage"][0])
+    assert data["expected_casualties_per_attack"] > 0 and "units" in data
 
 
 def test_error_text_with_brackets_is_printed_verbatim() -> None:

@@ -47,7 +47,7 @@ def test_simulate_json(app: typer.Typer, tiny_dir: Path) -> None:
 
 def test_simulate_text_with_rosters_and_fixed_target(app: typer.Typer, tiny_dir: Path) -> None:
     code, out = invoke(app, "simulate", "--scenario", str(tiny_dir), "-n", "50000",
-                       "--seed", "2", "--attack", "fixed", "--site", "alpha", "--slot",
+                       "--seed", "2", "--targeting", "fixed", "--site", "alpha", "--slot",
                        "day", "--rosters", "200", "--by", "slot")
     assert code == 0
     assert "Expected casualties per attack" in out and "By slot" in out
@@ -110,7 +110,7 @@ def test_bad_input_is_one_line_exit_2(args: list[str], needle: str) -> None:
 def test_whatif_london_default_runs() -> None:
     proc = subprocess.run([sys.executable, "-m", "citywatch", "whatif", "--add-officers", "600",
                            "-n", "200000", "--seed", "1", "--json"],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["after"]["officers"] == data["before"]["officers"] + 600

@@ -20,8 +20,8 @@ from citywatch.sim import simulate  # noqa: E402
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    # threads start in about a second; production sweeps use worker processes
-    with connect(workers=2, processes=False) as c:
+    # process workers, as production sweeps use (tasks and blocks must pickle)
+    with connect(workers=2, processes=True) as c:
         yield c
 
 
@@ -34,7 +34,7 @@ def tiny_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_simulation_identical_on_dask(client: Any, tiny_folder: Path) -> None:
     plan = make_plan(load_scenario(tiny_folder), attacker="mixture")
-    kw = {"n": 9_000_000, "seed": 5, "attacker": "qr"}
+    kw = {"n": 9_000_000, "seed": 5, "targeting": "qr"}
     local = simulate(plan, **kw)
     remote = simulate(plan, runner=dask_runner(client), **kw)
     assert remote.to_dict() == local.to_dict()

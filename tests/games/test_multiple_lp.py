@@ -1,4 +1,4 @@
-"""Multiple LPs (Conitzer & Sandholm) and the shared HiGHS helpers."""
+"""Multiple LPs (Conitzer & Sandholm)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
+from citywatch._highs import solve_highs
 from citywatch.games import SecurityGame, random_game, solve_multiple_lps, verify_equilibrium
-from citywatch.games._highs import build_highs, run_highs, solve_highs
+
 
 
 def _best_target_by_enumeration(game: SecurityGame) -> float:
@@ -72,34 +73,3 @@ def test_time_limit_before_any_candidate_raises() -> None:
     game = random_game(targets=50, resources=5, seed=1)
     with pytest.raises(SolverError, match="time_limit"):
         solve_multiple_lps(game, time_limit=1e-12)
-
-
-def test_highs_lp_values_and_duals() -> None:
-    # min x + y s.t. x + 2y >= 2, 3x + y >= 2  ->  x = 0.4, y = 0.8
-    res = solve_highs([1, 1], sp.csr_array([[1.0, 2.0], [3.0, 1.0]]), [2, 2], [np.inf, np.inf])
-    assert res.optimal and res.gap == 0.0 and res.status == "Optimal"
-    np.testing.assert_allclose(res.x, [0.4, 0.8])
-    np.testing.assert_allclose(res.row_values, [2.0, 2.0])
-    np.testing.assert_allclose(res.row_duals, [0.4, 0.2])
-    assert res.objective == pytest.approx(1.2)
-
-
-def test_highs_milp_and_warm_rerun() -> None:
-    h = build_highs([1, 1], [[1, 2], [3, 1]], [2, 2], [np.inf, np.inf], integrality=[1, 1],
-                    offset=10.0)
-    res = run_highs(h)
-    assert res.optimal and res.objective == pytest.approx(12.0) and res.mip_gap == 0.0
-    h.changeColCost(0, 0.1)
-    assert run_highs(h).objective == pytest.approx(10.2)  # x = 2, y = 0
-
-
-def test_highs_infeasible_raises() -> None:
-    with pytest.raises(InfeasibleError, match="toy LP is infeasible"):
-        solve_highs([1.0], [[1.0]], [2.0], [3.0], col_upper=1.0, what="toy LP")
-
-
-def test_highs_rejects_bad_arguments() -> None:
-    with pytest.raises(GameError, match="`row_lower`"):
-        solve_highs([1.0], [[1.0]], [2.0, 1.0], [3.0])
-    with pytest.raises(GameError, match="`time_limit`"):
-        build_highs([1.0], [[1.0]], [0.0], [1.0], time_limit=-1.0)

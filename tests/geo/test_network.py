@@ -366,7 +366,7 @@ def count_dijkstra(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls[0] += 1
         return dijkstra(*args, **kwargs)
 
-    monkeypatch.setattr("citywatch.geo.network.dijkstra", counting)
+    monkeypatch.setattr("citywatch.geo.traveltimes.dijkstra", counting)
     return calls
 
 
@@ -442,3 +442,63 @@ def test_parallel_workers_give_the_same_matrix(net: RoadNetwork) -> None:
     np.testing.assert_array_equal(serial, parallel)
     with pytest.raises(TravelTimeError, match="`workers`"):
         network_travel_times(net, lat, lon, lat, lon, workers=0)
+
+
+# ------------------------------------------------------------------ bounded searches
+
+
+def _grid(n_side: int, seed: int) -> RoadNetwork:
+    """A perturbed street grid with some one-way streets (as bench_response's graph)."""
+    rng = np.random.default_rng(seed)
+    n = n_side * n_side
+    ii, jj = np.divmod(np.arange(n), n_side)
+    lat = 51.5 + ii * 0.00054 + rng.normal(0, 0.00008, n)
+    lon = -0.1 + jj * 0.00086 + rng.normal(0, 0.00012, n)
+    u = np.concatenate([np.flatnonzero(jj < n_side - 1), np.flatnonzero(ii < n_side - 1)])
+    v = np.concatenate([u[: (jj < n_side - 1).sum()] + 1, u[(jj < n_side - 1).sum():] + n_side])
+    secs = haversine_m(lat[u], lon[u], lat[v], lon[v]) / rng.uniform(5.0, 14.0, u.size)
+    oneway = rng.random(u.size) < 0.15
+    return from_edges(np.arange(n), lat, lon, edge_from=np.concatenate([u, v[~oneway]]),
+                      edge_to=np.concatenate([v, u[~oneway]]),
+                      edge_seconds=np.concatenate([secs, secs[~oneway]]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("limit_s", [0.0, 45.0, 120.0, 400.0])
+def test_bounded_times_are_exact_within_the_limit(seed: int, limit_s: float) -> None:
+    grid = _grid(30, seed)
+    rng = np.random.default_rng(seed)
+    o, d = rng.choice(grid.n_nodes, 25, replace=False), rng.choice(grid.n_nodes, 40)
+    args = (grid, grid.lat[o] + 2e-5, grid.lon[o], grid.lat[d], grid.lon[d] - 2e-5)
+    full = network_travel_times(*args)
+    bounded = network_travel_times(*args, limit_s=limit_s)
+    within = full <= limit_s
+    np.testing.assert_array_equal(bounded[within], full[within])  # bit for bit
+    assert np.all(np.isinf(bounded[~within]))
+    if limit_s == 120.0:  # the limit cuts: some pairs within, some beyond
+        assert within.any() and (~within).any()
+
+
+def test_bounded_times_on_the_osm_network(net: RoadNetwork) -> None:
+    idx = _sample(net, 30, seed=5)
+    lat, lon = net.lat[idx], net.lon[idx]
+    full = network_travel_times(net, lat, lon, lat, lon)
+    limit = float(np.median(full[np.isfinite(full)]))
+    bounded = network_travel_times(net, lat, lon, lat, lon, limit_s=limit, workers=2)
+    within = full <= limit
+    np.testing.assert_array_equal(bounded[within], full[within])
+    assert np.all(np.isinf(bounded[~within])) and within.sum() > idx.size
+
+
+def test_limit_is_validated_and_keys_the_cache(
+    net: RoadNetwork, tmp_path: Path, count_dijkstra: list[int]
+) -> None:
+    pts = _points(net)
+    for bad in (-1.0, math.nan):
+        with pytest.raises(TravelTimeError, match="`limit_s`"):
+            network_travel_times(net, *pts, limit_s=bad)
+    network_travel_times(net, *pts, cache_dir=tmp_path)
+    network_travel_times(net, *pts, cache_dir=tmp_path, limit_s=60.0)
+    network_travel_times(net, *pts, cache_dir=tmp_path, limit_s=60.0)
+    assert count_dijkstra[0] == 2
+    assert len(list(tmp_path.glob("traveltimes-*.npz"))) == 2

@@ -14,7 +14,9 @@ from citywatch.games.origami import solve_origami
 from citywatch.model.io import load_scenario
 from citywatch.model.payoffs import build_game
 from citywatch.model.scenario import Scenario
-from citywatch.response.joint import joint_plan, sequential_posts
+from citywatch.errors import InfeasibleError
+from citywatch.model.standards import ResponseStandard
+from citywatch.response.joint import joint_plan, meet_standards, sequential_posts
 
 
 def _loss(sc: Scenario, posts: tuple[tuple[int, ...], ...]) -> float:
@@ -86,6 +88,9 @@ def test_london_local_search_keeps_its_promises() -> None:
     caps = np.array([p.capacity for p in sc.standby])
     for posts in plan.arv_posts:
         assert np.all(np.bincount(posts, minlength=caps.size) <= caps)
+    # London's response standard: armed help within 15 minutes at every site, every slot
+    assert sc.response_standards == (ResponseStandard(15.0, 1.0),)
+    assert plan.built.response_minutes.max() <= 15.0 + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -107,3 +112,32 @@ def test_bound_holds_on_random_variants(tiny_dir: Path, seed: int) -> None:
     local = joint_plan(sc, method="local")
     assert local.bound <= exact.expected_loss + 1e-9
     assert exact.expected_loss <= local.expected_loss + 1e-9
+
+
+@pytest.mark.parametrize(("officers", "minutes"), [(140, 28.0), (200, 16.0), (200, 14.0)])
+def test_exhaustive_under_a_standard_is_optimal_among_placements_meeting_it(
+        tiny_dir: Path, officers: int, minutes: float) -> None:
+    sc = load_scenario(tiny_dir).with_force(officers=officers)
+    std = (ResponseStandard(minutes),)
+    plan = joint_plan(sc, method="exhaustive", standards=std)
+    caps = [p.capacity for p in sc.standby]
+    per_slot = []
+    for s, t in enumerate(plan.built.teams):
+        ok = []
+        for combo in _all_posts(max(t.arv_crews, 1), caps):
+            built = build_game(sc, arv_posts=[combo] * len(sc.slots))
+            if built.response_minutes[s].max() <= minutes + 1e-9:
+                ok.append(combo)
+        per_slot.append(ok)
+    best = min(_loss(sc, combo) for combo in itertools.product(*per_slot))
+    assert plan.built.response_minutes.max() <= minutes + 1e-9
+    assert plan.expected_loss == pytest.approx(best)
+    local = joint_plan(sc, method="local", standards=std)
+    assert local.built.response_minutes.max() <= minutes + 1e-9
+    assert meet_standards(sc, sequential_posts(sc), std) is not None
+
+
+def test_a_standard_the_fleet_cannot_meet_is_a_clear_error(tiny_dir: Path) -> None:
+    sc = load_scenario(tiny_dir).with_force(officers=100)
+    with pytest.raises(InfeasibleError, match="response standard 15m@100%"):
+        joint_plan(sc, standards=(ResponseStandard(15.0),))

@@ -12,6 +12,7 @@ from citywatch.errors import ScenarioError
 from citywatch.model.io import load_scenario
 from citywatch.model.payoffs import standby_travel_minutes
 from citywatch.response import CoverageProblem, solve_mclp, solve_mexclp
+from citywatch.response.mexclp import expected_coverage
 
 
 def test_sites_problem_matches_payoff_model(tiny_dir: Path) -> None:
@@ -45,7 +46,25 @@ def test_bad_demand_kind(tiny_dir: Path) -> None:
 def test_london_grid_mexclp_is_fast_and_optimal() -> None:
     sc = london()
     problem = CoverageProblem.from_scenario(sc, "12-16", demand="grid")
-    res = solve_mexclp(problem, 20, busy=sc.travel.arv_busy_probability, time_limit=60)
+    busy = sc.travel.arv_busy_probability
+    res = solve_mexclp(problem, 20, busy=busy, time_limit=60)
     assert res.n_vehicles == 20
     assert res.stats.share(8.0) > 0.5
-    assert res.optimal or res.gap >= 0
+    # the objective is the placement's expected coverage, re-measured from the matrix
+    value = expected_coverage(problem, res.vehicles, standard_min=8.0, busy=busy)
+    assert value == pytest.approx(res.objective, rel=1e-9)
+    # the proven bound is at least the objective, and the gap is their distance
+    assert res.bound >= res.objective - 1e-9 * problem.total_weight
+    assert res.gap == pytest.approx(res.bound - res.objective, abs=1e-6 * problem.total_weight)
+    if not res.optimal:  # a time-limited answer still beats the greedy placement
+        greedy = np.zeros(problem.n_candidates)
+        for _ in range(20):
+            gains = [expected_coverage(problem, greedy + np.eye(problem.n_candidates)[j],
+                                       standard_min=8.0, busy=busy)
+                     if greedy[j] < problem.capacity[j] else -np.inf
+                     for j in range(problem.n_candidates)]
+            greedy[int(np.argmax(gains))] += 1
+        assert res.objective >= expected_coverage(problem, greedy, standard_min=8.0,
+                                                  busy=busy) - 1e-9 * problem.total_weight
+    else:
+        assert res.gap <= 1e-6 * problem.total_weight

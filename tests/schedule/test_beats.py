@@ -106,11 +106,14 @@ def test_planner_adds_edits_and_forbids_beats(small: Scenario, tmp_path: Path) -
     path = _write(tmp_path, "action,id,stops,dwell_minutes,hub\n"
                             f"forbid,{gone},,,\n"
                             f"add,{edited},abbey;parliament,12;18,waterloo\n"
-                            "add,my-beat,eye;southbank;waterloo,20,\n")
+                            "add,my-beat,eye;southbank;waterloo,20,\n"
+                            "static,post-eye,eye,,\n")
     added, forbidden = read_beats_csv(path, small)
     out = apply_beat_edits(beats, added, forbidden, slot_minutes=720)
     ids = [b.id for b in out]
-    assert gone not in ids and "my-beat" in ids and len(out) == len(beats)
+    assert gone not in ids and "my-beat" in ids and len(out) == len(beats) + 1
+    post = [b for b in out if b.id == "post-eye"][0]
+    assert post.tactic == "static" and post.presence(720) == {2: 1.0}
     mine = {b.id: b for b in out}
     assert mine[edited].dwell_minutes == (12.0, 18.0) and mine[edited].hub[0] == "waterloo"
     assert mine["my-beat"].sites == (2, 7, 3)

@@ -33,7 +33,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SimulationMode
 
     folder = write_tiny(Path(tmp_path_factory.mktemp("tiny")) / "tiny")
     plan = make_plan(load_scenario(folder), attacker="mixture")
-    people = SimulationModel.from_plan(plan, attacker="people")
+    people = SimulationModel.from_plan(plan, targeting="people")
     return {
         "best": SimulationModel.from_plan(plan),
         "people": people,
@@ -41,7 +41,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SimulationMode
         "never busy": dataclasses.replace(people, busy_probability=0.0),
         "always busy": dataclasses.replace(people, busy_probability=1.0),
         "rosters": SimulationModel.from_plan(
-            plan, attacker="people", rosters=sample_rosters(plan, draws=50, seed=0)),
+            plan, targeting="people", rosters=sample_rosters(plan, draws=50, seed=0)),
     }
 
 

@@ -45,7 +45,7 @@ def plan_2017() -> Plan:
 
 @pytest.mark.parametrize("site", SITES)
 def test_london_bridge_arv_response(plan_2017: Plan, site: str) -> None:
-    model = SimulationModel.from_plan(plan_2017, attacker="fixed", site=site, slot=SLOT)
+    model = SimulationModel.from_plan(plan_2017, targeting="fixed", site=site, slot=SLOT)
     model = dataclasses.replace(model, coverage=np.zeros_like(model.coverage))
     r = simulate(model, n=400_000, seed=2017, people_share=False).overall
     assert r.on_site.value == 0.0
@@ -66,7 +66,7 @@ def test_patrols_only_shorten_the_response(plan_2017: Plan) -> None:
             and abs(x.lon + 0.0875) < 0.015]
     site = sc.site_ids[max(near, key=lambda i: cov[s, i])]
     assert cov[s, sc.site_ids.index(site)] > 0, "no patrol near London Bridge at night"
-    kw = {"attacker": "fixed", "site": site, "slot": SLOT}
+    kw = {"targeting": "fixed", "site": site, "slot": SLOT}
     model = SimulationModel.from_plan(plan_2017, **kw)
     bare = dataclasses.replace(model, coverage=np.zeros_like(model.coverage))
     with_plan = simulate(model, n=400_000, seed=1, people_share=False).overall

@@ -160,7 +160,7 @@ def exact_casualties(model: SimulationModel) -> float:
 
 @pytest.mark.parametrize("attacker", ["best", "qr", "people"])
 def test_plan_casualties_match_enumeration(tiny_plan: Plan, attacker: str) -> None:
-    model = SimulationModel.from_plan(tiny_plan, attacker=attacker, spread=NO_SPREAD)
+    model = SimulationModel.from_plan(tiny_plan, targeting=attacker, spread=NO_SPREAD)
     r = simulate(model, n=1_000_000, seed=4, people_share=False)
     truth = exact_casualties(model)
     assert r.overall.casualties.low <= truth <= r.overall.casualties.high
@@ -220,17 +220,20 @@ def test_people_share_is_reported(tiny_plan: Plan) -> None:
 
 def test_attack_distributions(tiny_plan: Plan) -> None:
     priors = tiny_plan.scenario.priors()
-    for attacker in ("best", "qr", "people"):
-        p = attack_distribution(tiny_plan, attacker=attacker)
+    for targeting in ("plan", "best", "qr", "people"):
+        p = attack_distribution(tiny_plan, targeting=targeting)
         np.testing.assert_allclose(p.sum(axis=(1, 2)), priors)
-    flat = attack_distribution(tiny_plan, attacker="qr", lam=0.0)
+    flat = attack_distribution(tiny_plan, targeting="qr", lam=0.0)
     np.testing.assert_allclose(flat, np.broadcast_to(priors[:, None, None] / 10, flat.shape))
-    fixed = attack_distribution(tiny_plan, attacker="fixed", site="alpha", slot="night")
+    fixed = attack_distribution(tiny_plan, targeting="fixed", site="alpha", slot="night")
     assert fixed[:, 1, 0].sum() == pytest.approx(1.0)
     with pytest.raises(ScenarioError, match="`site`"):
-        attack_distribution(tiny_plan, attacker="fixed", site="nowhere")
-    with pytest.raises(ValueError, match="`attacker`"):
-        attack_distribution(tiny_plan, attacker="psychic")
+        attack_distribution(tiny_plan, targeting="fixed", site="nowhere")
+    with pytest.raises(ValueError, match="`targeting`"):
+        attack_distribution(tiny_plan, targeting="psychic")
+    # "plan" is the plan's own assumption: here (mixture) each type's best response
+    np.testing.assert_array_equal(attack_distribution(tiny_plan, targeting="plan"),
+                                  attack_distribution(tiny_plan, targeting="best"))
 
 
 @pytest.mark.parametrize(("change", "needle"), [

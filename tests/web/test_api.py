@@ -13,6 +13,8 @@ from _scenarios import write_tiny
 from fastapi.testclient import TestClient
 from web.conftest import PASSWORD, login, make_app, tiny_files, wait_plan
 
+from citywatch.web.app import create_app
+
 
 def _zip(folder: Path) -> bytes:
     buf = io.BytesIO()
@@ -105,8 +107,50 @@ def test_plan_runs_in_background_with_progress(tmp_path) -> None:
         assert client.get("/api/health").status_code == 200  # the server is not blocked
         plan = wait_plan(client, r.json()["id"], planner)
         assert plan["status"] == "done" and plan["progress"] == 1.0
-        assert plan["method"] == "origami" and plan["scenario_version"] == 1
+        assert plan["method"] == "bayesian-tight" and plan["scenario_version"] == 1
         assert plan["result"]["coverage"] and plan["result"]["arv_posts"]
+        # the API's default plan is `citywatch plan`'s default plan (PlanOptions())
+        from citywatch.model.io import load_scenario
+        from citywatch.plan import make_plan
+
+        sc = load_scenario(write_tiny(tmp_path / "same"))
+        cli = make_plan(sc).to_dict()
+        assert plan["result"]["coverage"] == cli["coverage"]
+        assert plan["result"]["arv_posts"] == cli["arv_posts"]
+        assert plan["result"]["options"] == cli["options"]
+
+
+def test_cold_plan_cache_loads_the_stored_plan(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new app on the same database simulates the stored plan; nothing re-solves."""
+    app = make_app(tmp_path, executor=ThreadPoolExecutor(2))
+    with TestClient(app) as client:
+        planner = login(client, "planner")
+        sid = client.post("/api/scenarios", headers=planner,
+                          json={"name": "T", "files": tiny_files(tmp_path)}).json()["id"]
+        pid = client.post("/api/plans", headers=planner,
+                          json={"scenario_id": sid, "attacker": "mixture", "arv": "greedy"}
+                          ).json()["id"]
+        stored = wait_plan(client, pid, planner)["result"]
+        assert app.state.plans.get(pid) is not None
+    import citywatch.plan
+    from citywatch.web import services
+
+    def no_solve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a stored plan was solved again")
+
+    monkeypatch.setattr(services, "make_plan", no_solve)
+    monkeypatch.setattr(citywatch.plan, "make_plan", no_solve)
+    again = create_app(app.state.settings, executor=ThreadPoolExecutor(2))
+    assert again.state.plans is not app.state.plans and again.state.plans.get(pid) is None
+    with TestClient(again) as client:
+        planner = login(client, "planner")
+        r = client.post(f"/api/plans/{pid}/simulations", headers=planner,
+                        json={"n": 2000, "seed": 1})
+        assert r.status_code == 200, r.text
+        plan = again.state.plans.get(pid)
+        assert plan is not None and plan.to_dict()["coverage"] == stored["coverage"]
+        r = client.post(f"/api/plans/{pid}/rosters", headers=planner, json={"days": 2, "seed": 1})
+        assert r.status_code == 201, r.text
 
 
 def test_approve_roster_export_and_marking(client: TestClient, tokens, world) -> None:

@@ -83,7 +83,7 @@ lazy("game", "citywatch.cli.game:app",
      "Solve, generate and export security games (JSON interchange format).")
 lazy("audit", "citywatch.cli.serve:app", "The tamper-evident audit log.")
 lazy("backtest", "citywatch.cli.backtest:backtest",
-     "Predict real attacks' casualties and time to armed help; compare with what happened.")
+     "Predict each attack's casualties and time to armed help; compare with what happened.")
 
 
 def command_names() -> list[str]:

@@ -19,16 +19,26 @@ def plan(
     officers: Annotated[int | None, typer.Option(
         help="Armed officers in the force (default: the scenario's).")] = None,
     attacker: Annotated[str, typer.Option(
-        help="Attacker model: auto, bayesian, mixture or qr.")] = "auto",
+        help="Attacker model: auto (= bayesian), bayesian, mixture or qr.")] = "auto",
     lam: Annotated[float | None, typer.Option("--lambda", help="Quantal-response rationality.")]
     = None,
-    time_limit: Annotated[float, typer.Option(help="Seconds allowed for the Bayesian solver.")]
-    = 15.0,
+    mip_nodes: Annotated[int, typer.Option(
+        help="Work limit of the Bayesian solver: branch-and-bound nodes (0: its profile-LP "
+             "heuristic, with a proven gap; -1: solve to the proven optimum).")] = 0,
+    time_limit: Annotated[float, typer.Option(
+        help="Wall-clock safety net for the patrol solver, seconds (it normally stops at "
+             "the proven optimum first).")] = 300.0,
     arv: Annotated[str, typer.Option(
         help="ARV posts: joint (with the patrols), sequential (MCLP first) or greedy.")]
     = "joint",
-    arv_time_limit: Annotated[float, typer.Option(help="Seconds for the joint ARV search.")]
-    = 8.0,
+    arv_evaluations: Annotated[int, typer.Option(
+        help="Work limit of the joint ARV search: placements evaluated.")] = 5_000,
+    arv_time_limit: Annotated[float, typer.Option(
+        help="Wall-clock safety net for the joint ARV search, seconds.")] = 300.0,
+    response_standard: Annotated[list[str] | None, typer.Option(
+        help="ARV response standard every slot must meet, MINUTESm@SHARE% of people "
+             "(100% = every site), e.g. 10m@90%; repeatable; 'none' for none "
+             "(default: the scenario's, London 15m@100%).")] = None,
     top: Annotated[int, typer.Option(help="Sites listed per slot.")] = 5,
     json_out: Annotated[bool, typer.Option("--json", help="Print the full plan as JSON.")]
     = False,
@@ -48,7 +58,8 @@ def plan(
         help="Also sample a roster for this many days into OUT/roster (default OUT=plan).")]
     = None,
     seed: Annotated[int | None, typer.Option(
-        help="Roster seed for drills and tests; without it rosters draw OS entropy.")] = None,
+        help="Seed recorded in the plan for its rosters and simulations; without it OS "
+             "entropy is drawn and recorded.")] = None,
     beats: Annotated[bool, typer.Option(
         "--beats", help="Also plan walked beats (stops of 10-20 min, loops that fit the slot) "
                         "and report what walking costs; writes beats.geojson and beats.json "
@@ -60,8 +71,11 @@ def plan(
         help="Seconds allowed for the beat solver (a safety net).")] = 240.0,
 ) -> None:
     """Plan where armed patrols stand, slot by slot (a Stackelberg security game)."""
+    import numpy as np
+
     from citywatch.errors import ScenarioError
-    from citywatch.plan import PolicyOptions, make_plan, write_plan
+    from citywatch.options import PlanOptions, PolicyOptions, SolveLimits
+    from citywatch.plan import make_plan, write_plan
 
     sc = load(scenario, threat=threat, officers=officers)
     if top < 1:
@@ -78,8 +92,17 @@ def plan(
             msg = f"`--require` must look like SITE=COVERAGE, got {item!r}"
             raise ScenarioError(msg)
     policy = PolicyOptions(max_site_coverage, zone_min_teams, zone_max_share, tuple(required))
-    p = make_plan(sc, attacker=attacker, time_limit=time_limit, lam=lam, policy=policy,
-                  arv=arv, arv_time_limit=arv_time_limit)
+    from citywatch.model.standards import parse_standards
+
+    standards = (None if not response_standard else
+                 parse_standards(response_standard, name="--response-standard"))
+    options = PlanOptions(attacker=attacker, arv=arv, lam=lam, policy=policy,
+                          limits=SolveLimits(mip_nodes=None if mip_nodes < 0 else mip_nodes,
+                                             arv_evaluations=arv_evaluations,
+                                             time_limit=time_limit,
+                                             arv_time_limit=arv_time_limit),
+                          response_standards=standards)
+    p = make_plan(sc, options, seed=seed)
     written = write_plan(p, out) if out is not None else []
     beat_plan = None
     if beats:
@@ -105,8 +128,10 @@ def plan(
         if roster_days < 1:
             msg = f"`--roster-days` must be >= 1, got {roster_days}"
             raise ScenarioError(msg)
-        roster = roster_from_plan(p, days=roster_days, seed=seed, beats=beat_plan is not None,
-                                  beat_plan=beat_plan)
+        assert p.seed is not None
+        roster = roster_from_plan(p, days=roster_days, seed=np.random.default_rng(
+            np.random.SeedSequence(p.seed)), beats=beat_plan is not None,
+            beat_plan=beat_plan)
         written += export_roster(roster, (out or Path("plan")) / "roster")
     if json_out:
         data = p.to_dict()
@@ -139,9 +164,12 @@ def plan(
     shown = "; ".join(f"{names[sid]} ({', '.join(slots)})"
                       for sid, slots in list(by_site.items())[:6])
     more = f"; and {len(by_site) - 6} more sites" if len(by_site) > 6 else ""
-    console.print(f"Expected loss: [bold]{p.expected_loss:.2f}[/] casualty-equivalents per "
-                  f"attack. The attacker is indifferent between {len(indiff)} (site, slot) "
-                  f"targets: {shown}{more}.")
+    console.print(f"Expected casualties per attack: [bold]"
+                  f"{p.expected_casualties_per_attack:.2f}[/] people killed or injured "
+                  f"(each attack type best-responding, the {p.attacker_model} model); game "
+                  f"value (defender utility, symbolic damage included): "
+                  f"{p.defender_utility:.2f} casualty-equivalents. The attacker is "
+                  f"indifferent between {len(indiff)} (site, slot) targets: {shown}{more}.")
     console.print(p.summary())
     if p.policy is not None:
         pol = p.policy
@@ -149,6 +177,13 @@ def plan(
                       f"against the mixture attacker; "
                       + (", ".join(f"{fam} {cost:.3g}" for fam, cost in pol.costs.items())
                          or "no constraint binds") + ".")
+    if p.filler is not None and p.filler.sum() > 1e-6:
+        console.print(f"Filler: {p.filler.sum():.1f} team-slots the equilibrium does not need "
+                      "are placed by people present (not in the table above).")
+    if p.clock_limited:
+        console.print("[yellow]A wall-clock safety net stopped a solve: this plan may "
+                      "differ on another machine.[/]")
+    console.print(f"[dim]Seed recorded for rosters and simulations: {p.seed}[/]")
     eq = p.equilibrium
     gap = "proven optimal" if eq.optimal else f"proven gap {eq.gap:.3g}"
     console.print(f"[dim]Model: {p.attacker_model} ({eq.method}, {gap}, {eq.seconds:.2f} s). "
@@ -158,10 +193,33 @@ def plan(
                              for slot, ids in p.arv_plan["arv_posts"].items())
         console.print(f"ARV standby (vehicles at posts): {per_slot}. The posts are listed "
                       "under `arv_posts` in --json and --out.")
+    _print_response(p)
     if beat_plan is not None:
         _print_beats(beat_plan, price)
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _print_response(p: object) -> None:
+    """Per slot: share of people within 5/8/10/15 minutes of armed help, the worst site."""
+    from citywatch.plan import Plan
+
+    assert isinstance(p, Plan)
+    names = {s.id: s.name for s in p.scenario.sites}
+    report = p.response_report()
+    stds = ", ".join(str(x) for x in p.response_standards) or "none"
+    table = Table(title=f"Armed response (expected minutes from the call, no patrol on "
+                        f"site; standard {stds})", show_edge=False)
+    table.add_column("slot", no_wrap=True)
+    for m in ("5", "8", "10", "15"):
+        table.add_column(f"people ≤{m} min", justify="right")
+    table.add_column("worst site")
+    table.add_column("min", justify="right")
+    for slot, rep in report.items():
+        within = rep["within"]
+        table.add_row(slot, *(f"{within[m]:.0%}" for m in ("5", "8", "10", "15")),
+                      _short(names[rep["worst_site"]], 34), f"{rep['worst_minutes']:.1f}")
+    console.print(table)
 
 
 def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:

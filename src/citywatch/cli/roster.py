@@ -55,8 +55,9 @@ def roster(
     threat: Annotated[str | None, typer.Option(help="Threat level override.")] = None,
     officers: Annotated[int | None, typer.Option(help="Armed officers in the force.")] = None,
     plan_json: Annotated[Path | None, typer.Option(
-        "--plan", help="Sample from this plan.json (from `citywatch plan --out`) instead of "
-                       "solving again; with --beats, from the beats.json beside it.")] = None,
+        "--plan", help="Sample from this plan (folder or plan.json from `citywatch plan "
+                       "--out`) instead of solving again; with --beats, from the beats.json "
+                       "beside it.")] = None,
     attacker: Annotated[str, typer.Option(
         help="Attacker model when solving: auto, bayesian, mixture or qr.")] = "auto",
     time_limit: Annotated[float, typer.Option(help="Seconds allowed for each solver.")] = 30.0,
@@ -69,10 +70,11 @@ def roster(
         help="Keep teams away from a site: SITE:DAY[:SLOT] (repeatable).")] = None,
 ) -> None:
     """Sample a roster from the plan and write roster.csv, coverage.csv and the exports."""
-    from citywatch.plan import make_plan
-    from citywatch.schedule.export import FORMATS, export_roster, read_plan_coverage
+    from citywatch.options import PlanOptions
+    from citywatch.plan import load_plan, make_plan
+    from citywatch.schedule.export import FORMATS, export_roster
     from citywatch.schedule.predictability import predictability
-    from citywatch.schedule.roster import make_roster, roster_from_plan
+    from citywatch.schedule.roster import roster_from_plan
 
     formats = [f.strip().lower() for f in format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -89,11 +91,12 @@ def roster(
         from citywatch.schedule.beat_plan import BeatPlan
         from citywatch.schedule.roster import make_beat_roster
 
-        read_plan_coverage(sc, plan_json)  # the same scenario and threat level
-        beats_json = Path(plan_json).with_name("beats.json")
+        load_plan(plan_json, sc)  # the same scenario, threat level and game
+        folder = Path(plan_json) if Path(plan_json).is_dir() else Path(plan_json).parent
+        beats_json = folder / "beats.json"
         if not beats_json.is_file():
             msg = (f"`--plan` {plan_json} has no beats.json beside it; write it with "
-                   f"`citywatch plan --beats --out {Path(plan_json).parent}`")
+                   f"`citywatch plan --beats --out {folder}`")
             raise ScenarioError(msg)
         beat_plan = BeatPlan.from_dict(json.loads(beats_json.read_text(encoding="utf-8")), sc)
         if overrides:
@@ -101,10 +104,10 @@ def roster(
             raise GameError(msg)
         r = make_beat_roster(sc, beat_plan, days=days, start=first, seed=seed)
     elif plan_json is not None:
-        r = make_roster(sc, read_plan_coverage(sc, plan_json), days=days, start=first,
-                        seed=seed, overrides=overrides)
+        r = roster_from_plan(load_plan(plan_json, sc), days=days, start=first, seed=seed,
+                             overrides=overrides)
     else:
-        plan = make_plan(sc, attacker=attacker, time_limit=time_limit)
+        plan = make_plan(sc, PlanOptions(attacker=attacker))
         r = roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
                              overrides=overrides, time_limit=max(time_limit, 120.0),
                              beats_attacker="bayesian" if attacker == "bayesian"

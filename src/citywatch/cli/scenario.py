@@ -54,12 +54,21 @@ def explain(
     scenario: Annotated[str, typer.Option(help="Embedded scenario name or folder.")]
     = "london",
     threat: Annotated[str | None, typer.Option(help="Threat level.")] = None,
+    plan: Annotated[Path | None, typer.Option(
+        help="A plan.json (or the folder `plan --out` wrote) whose ARV posts to use; "
+             "default: the default plan's posts (the joint ARV search).")] = None,
 ) -> None:
-    """Show how a site's payoffs arise: people, response time, casualties per attack type."""
-    from citywatch.model.payoffs import explain_site
+    """Show how a site's payoffs arise: people, response time, casualties per attack type.
+
+    Response times are those of the plan's own ARV posts.
+    """
+    from citywatch.model.payoffs import build_game, explain_site
 
     sc = load(scenario, threat=threat)
-    ex = explain_site(sc, site)
+    sc.site(site)  # a clear error before any solving
+    posts, source = _plan_posts(sc, plan)
+    ex = explain_site(sc, site, built=build_game(sc, arv_posts=posts))
+    console.print(f"[dim]ARV posts: {source}.[/]")
     console.print(f"[bold]{ex.name}[/] ({ex.site_id}) — {ex.category} in {ex.zone}; "
                   f"hardening {ex.hardening:.2f}, symbolic value {ex.symbolic_value:g}")
     t = Table(title="Per slot (payoffs prior-weighted over the attack types)", show_edge=False)
@@ -88,3 +97,31 @@ def explain(
                   f"({sc.travel.dispatch_delay_min:g} min) + travel of the nearest available "
                   f"ARV + engagement ({sc.travel.engage_min:g} min). Payoffs are prior-weighted "
                   "over the attack types; `scenario.toml` holds every parameter.")
+
+
+def _plan_posts(sc: object, plan: Path | None) -> tuple[tuple[tuple[int, ...], ...], str]:
+    """The ARV posts per slot of a stored plan, or of the default plan's joint search."""
+    import json
+
+    from citywatch.model.scenario import Scenario
+
+    assert isinstance(sc, Scenario)
+    if plan is None:
+        from citywatch.response.joint import joint_plan
+
+        jp = joint_plan(sc, time_limit=8.0)
+        return jp.arv_posts, "the default plan's (joint ARV search)"
+    path = plan / "plan.json" if plan.is_dir() else plan
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        by_slot = data["arv_posts"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        msg = f"`--plan` {str(plan)!r} is not a readable plan.json with arv_posts ({err})"
+        raise ScenarioError(msg) from None
+    ids = [p.id for p in sc.standby]
+    try:
+        posts = tuple(tuple(ids.index(j) for j in by_slot[slot]) for slot in sc.slot_names)
+    except (KeyError, ValueError) as err:
+        msg = f"`--plan` {str(plan)!r} does not fit scenario {sc.name!r}: {err}"
+        raise ScenarioError(msg) from None
+    return posts, f"from {path}"

@@ -26,8 +26,12 @@ Attacks = Annotated[int, typer.Option("--attacks", "-n", help="Attacks to simula
 SeedOpt = Annotated[int | None, typer.Option(
     help="Seed for reproducible results; omit for fresh randomness.")]
 Planner = Annotated[str, typer.Option(
-    "--attacker", help="Attacker model the planner solves for: mixture (fast), bayesian, "
-    "qr or auto.")]
+    "--attacker", help="Attacker model the planner solves for when it solves: auto "
+    "(= bayesian, the default plan), bayesian, mixture (fast) or qr.")]
+Targeting = Annotated[str, typer.Option(
+    help="How simulated attackers choose targets: plan (as the plan's attacker model "
+         "assumes: estimates its expected casualties), best (best response to "
+         "coverage), qr, people, fixed.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -77,17 +81,23 @@ def _metrics_table(title: str, rows: dict[str, Metrics], *, label: str) -> Table
 
 def _plan_for(spec: str, sc: Scenario, *, attacker: str, k: int | None,
               built_cache: dict[str, object]) -> Plan:
-    """A plan from a name (optimal or a baseline) or a plan folder / plan.json."""
-    from citywatch.model.payoffs import build_game
-    from citywatch.plan import make_plan
-    from citywatch.sim.baselines import BASELINES, baseline, load_plan
+    """A plan from a name (optimal or a baseline) or a plan folder / plan.json.
 
+    ``optimal`` is solved with ``PlanOptions(attacker=attacker)``: with the default
+    attacker, the same plan as ``citywatch plan``; a folder is loaded, not re-solved.
+    """
+    from citywatch.model.payoffs import build_game
+    from citywatch.options import PlanOptions
+    from citywatch.plan import load_plan, make_plan
+    from citywatch.sim.baselines import BASELINES, baseline
+
+    options = PlanOptions(attacker=attacker)
     if spec == "optimal":
-        return make_plan(sc, attacker=attacker)
+        return make_plan(sc, options)
     if spec in BASELINES:
         if "built" not in built_cache:
             built_cache["built"] = build_game(sc)
-        return baseline(spec, sc, k=k, attacker=attacker,
+        return baseline(spec, sc, k=k, options=options,
                         built=built_cache["built"])  # type: ignore[arg-type]
     if Path(spec).exists():
         return load_plan(spec, sc)
@@ -104,14 +114,13 @@ def simulate(
     officers: Officers = None,
     plan_path: Annotated[Path | None, typer.Option(
         "--plan", help="Plan folder from `citywatch plan --out` (default: solve now).")] = None,
-    attacker: Planner = "mixture",
-    attack: Annotated[str, typer.Option(
-        help="How simulated attackers choose: best (best response to coverage), qr, "
-             "people, fixed.")] = "best",
-    site: Annotated[str | None, typer.Option(help="Target site for --attack fixed.")] = None,
-    slot: Annotated[str | None, typer.Option(help="Slot for --attack fixed.")] = None,
+    attacker: Planner = "auto",
+    targeting: Targeting = "plan",
+    site: Annotated[str | None, typer.Option(help="Target site for --targeting fixed.")]
+    = None,
+    slot: Annotated[str | None, typer.Option(help="Slot for --targeting fixed.")] = None,
     lam: Annotated[float | None, typer.Option(
-        "--lambda", help="Quantal-response rationality for --attack qr.")] = None,
+        "--lambda", help="Quantal-response rationality for --targeting qr.")] = None,
     attacks: Attacks = 1_000_000,
     seed: SeedOpt = None,
     rosters: Annotated[int | None, typer.Option(
@@ -126,22 +135,20 @@ def simulate(
 ) -> None:
     """Simulate attacks against a plan: interdiction, time to armed help, casualties."""
     from citywatch.errors import ScenarioError
-    from citywatch.sim.baselines import load_plan
+    from citywatch.options import PlanOptions
+    from citywatch.plan import load_plan, make_plan
     from citywatch.sim.model import Spread
+    from citywatch.sim.results import casualties_label
     from citywatch.sim.simulate import simulate as run
 
     if by not in ("type", "slot", "site", "none"):
         msg = f"`--by` must be type, slot, site or none, got {by!r}"
         raise ScenarioError(msg)
     sc = load(scenario, threat=threat, officers=officers)
-    if plan_path is not None:
-        p = load_plan(plan_path, sc)
-    else:
-        from citywatch.plan import make_plan
-
-        p = make_plan(sc, attacker=attacker)
+    p = load_plan(plan_path, sc) if plan_path is not None else make_plan(
+        sc, PlanOptions(attacker=attacker))
     with _progress(not json_out, "simulating") as progress:
-        r = run(p, n=attacks, seed=seed, attacker=attack, lam=lam, site=site, slot=slot,
+        r = run(p, n=attacks, seed=seed, targeting=targeting, lam=lam, site=site, slot=slot,
                 spread=Spread(dispatch_sigma, travel_sigma), rosters=rosters,
                 progress=progress, interruptible=True)
     if json_out:
@@ -149,9 +156,11 @@ def simulate(
         return
     o = r.overall
     console.print(f"[bold]{sc.name}[/] — {r.attacks:,} simulated attacks "
-                  f"({attack} attacker) against the {p.attacker_model} plan "
+                  f"(targeting: {targeting}) against the {p.attacker_model} plan "
                   f"({p.equilibrium.method}); 95% intervals in brackets.")
-    console.print(f"Expected casualties per attack: [bold]{o.casualties:.2f}[/]")
+    console.print(f"Expected casualties per attack: [bold]{o.casualties:.2f}[/] "
+                  f"({casualties_label(targeting)}); the plan's own figure: "
+                  f"{p.expected_casualties_per_attack:.2f}")
     console.print(f"Interdicted by a team on site: {o.interdiction:.3f}; team on site: "
                   f"{o.on_site:.3f}")
     console.print(f"Minutes from first call to armed intervention: median "
@@ -176,7 +185,7 @@ def compare(
     scenario: Scn = "london",
     threat: Threat = None,
     officers: Officers = None,
-    attacker: Planner = "mixture",
+    attacker: Planner = "auto",
     k: Annotated[int | None, typer.Option(
         help="Sites guarded by the static baseline (default: all teams).")] = None,
     attacks: Attacks = 1_000_000,
@@ -223,19 +232,20 @@ def whatif(
         help="Close a site (repeatable).")] = None,
     event: Annotated[list[str] | None, typer.Option(
         help="An event: 'site,slot,people' (repeatable).")] = None,
-    attacker: Planner = "mixture",
+    attacker: Planner = "auto",
     attacks: Attacks = 1_000_000,
     seed: SeedOpt = None,
     json_out: JsonOut = False,
 ) -> None:
     """Re-plan after a change (officers, threat, closures, events) and report the change."""
+    from citywatch.options import PlanOptions
     from citywatch.sim.whatif import parse_event
     from citywatch.sim.whatif import whatif as run
 
     sc = load(scenario)
     events = [parse_event(e) for e in event or []]
     w = run(sc, add_officers=add_officers, threat=threat, close_sites=close_site or [],
-            events=events, attacker=attacker, n=attacks, seed=seed)
+            events=events, options=PlanOptions(attacker=attacker), n=attacks, seed=seed)
     data = w.to_dict()
     if json_out:
         print_json(data)
@@ -275,7 +285,9 @@ def capacity(
     threat: Threat = None,
     officers: Annotated[str, typer.Option(
         help="Officers added: start:stop:step (stop included) or a,b,c.")] = "0:1200:100",
-    attacker: Planner = "mixture",
+    attacker: Annotated[str, typer.Option(
+        "--attacker", help="Attacker model each point is solved for (default mixture with "
+        "greedy ARV posts: a curve re-plans many times).")] = "mixture",
     attacks: Attacks = 500_000,
     seed: SeedOpt = None,
     out: Annotated[Path | None, typer.Option(
@@ -283,6 +295,9 @@ def capacity(
     json_out: JsonOut = False,
 ) -> None:
     """Expected loss and response time against officers added, as a table and a plot."""
+    import dataclasses
+
+    from citywatch.options import QUICK
     from citywatch.sim.whatif import capacity as run
     from citywatch.sim.whatif import parse_range, plot_capacity
 
@@ -293,7 +308,8 @@ def capacity(
 
         require("matplotlib", "plot")  # fail before the long run, not after
     with _progress(not json_out, "re-planning") as progress:
-        curve = run(sc, added=added, attacker=attacker, n=attacks, seed=seed,
+        curve = run(sc, added=added, options=dataclasses.replace(QUICK, attacker=attacker),
+                    n=attacks, seed=seed,
                     progress=progress, interruptible=True)
     if not curve.points:
         raise KeyboardInterrupt
@@ -383,7 +399,7 @@ def report(
     scenario: Scn = "london",
     threat: Threat = None,
     officers: Officers = None,
-    attacker: Planner = "mixture",
+    attacker: Planner = "auto",
     attacks: Attacks = 1_000_000,
     seed: SeedOpt = None,
     add_officers: Annotated[int, typer.Option(
@@ -395,6 +411,9 @@ def report(
         help="Slot shown on the map (default: the busiest).")] = None,
 ) -> None:
     """Write one self-contained HTML report (works offline), plus plots as PNG."""
+    import dataclasses
+
+    from citywatch.options import QUICK
     from citywatch.sim.report import ReportParts, write_report
     from citywatch.sim.simulate import simulate as run
     from citywatch.sim.whatif import capacity as run_capacity
@@ -407,12 +426,14 @@ def report(
         sc.slot_index(slot)
     with _progress(True, "simulating") as progress:
         result = run(p, n=attacks, seed=seed, progress=progress)
-    w = (run_whatif(sc, add_officers=add_officers, attacker=attacker, n=attacks // 2,
-                    seed=seed) if add_officers else None)
+    w = (run_whatif(sc, add_officers=add_officers, options=p.options, n=attacks // 2,
+                    seed=seed, before=p if plan_spec == "optimal" or Path(plan_spec).exists()
+                    else None) if add_officers else None)
     curve = None
     if capacity_range is not None:
         with _progress(True, "capacity") as progress:
-            curve = run_capacity(sc, added=parse_range(capacity_range), attacker=attacker,
+            curve = run_capacity(sc, added=parse_range(capacity_range),
+                                 options=dataclasses.replace(QUICK, attacker=attacker),
                                  n=attacks // 4, seed=seed, progress=progress)
     for path in write_report(p, out, ReportParts(result, w, curve, slot)):
         console.print(f"wrote {path}")

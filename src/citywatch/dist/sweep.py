@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from citywatch.errors import ScenarioError
+from citywatch.errors import GameError, ScenarioError
+from citywatch.options import QUICK, PlanOptions
 from citywatch.model.scenario import Scenario
 
 __all__ = ["SweepSpec", "SweepTask", "load_spec", "run_task", "sweep", "task_key"]
@@ -26,8 +27,8 @@ class SweepTask:
     change: tuple[tuple[str, Any], ...]
     seed: int
     attacks: int
-    attacker: str = "mixture"
-    attack: str = "best"
+    options: PlanOptions = QUICK
+    targeting: str = "plan"
 
     @property
     def label(self) -> str:
@@ -45,7 +46,10 @@ class SweepSpec:
         scenario = "london"          # name or folder, as for --scenario
         attacks = 1000000            # per task
         seeds = [1, 2, 3]
-        attacker = "mixture"         # planner's attacker model
+        targeting = "plan"           # how simulated attackers choose (see `simulate`)
+        [options]                    # PlanOptions.to_dict() form; default QUICK
+        attacker = "mixture"         # the planner's attacker model
+        arv = "greedy"
         [[changes]]
         label = "as is"
         [[changes]]
@@ -58,14 +62,14 @@ class SweepSpec:
     scenario: str = "london"
     attacks: int = 1_000_000
     seeds: tuple[int, ...] = (0,)
-    attacker: str = "mixture"
-    attack: str = "best"
+    options: PlanOptions = QUICK
+    targeting: str = "plan"
     changes: tuple[dict[str, Any], ...] = field(default_factory=lambda: ({},))
 
     def tasks(self) -> list[SweepTask]:
         """Every (change, seed) task, changes outermost."""
         return [SweepTask(self.scenario, tuple(sorted(c.items())), int(s), self.attacks,
-                          self.attacker, self.attack)
+                          self.options, self.targeting)
                 for c, s in itertools.product(self.changes, self.seeds)]
 
 
@@ -87,7 +91,7 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 def spec_from_dict(data: dict[str, Any], *, source: str = "spec") -> SweepSpec:
     """Validate a spec read from a file."""
-    known = {"scenario", "attacks", "seeds", "attacker", "attack", "changes"}
+    known = {"scenario", "attacks", "seeds", "options", "targeting", "changes"}
     extra = set(data) - known
     if extra:
         msg = f"{source}: unknown key(s) {', '.join(sorted(extra))}; expected {sorted(known)}"
@@ -107,9 +111,14 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "spec") -> SweepSpec:
     if not isinstance(attacks, int) or attacks < 1:
         msg = f"{source}: `attacks` must be a positive integer, got {attacks!r}"
         raise ScenarioError(msg)
-    return SweepSpec(str(data.get("scenario", "london")), attacks, tuple(seeds),
-                     str(data.get("attacker", "mixture")), str(data.get("attack", "best")),
-                     changes)
+    try:
+        options = (QUICK if data.get("options") is None
+                   else PlanOptions.from_dict({**QUICK.to_dict(), **data["options"]}))
+    except GameError as err:
+        msg = f"{source}: {err}"
+        raise ScenarioError(msg) from None
+    return SweepSpec(str(data.get("scenario", "london")), attacks, tuple(seeds), options,
+                     str(data.get("targeting", "plan")), changes)
 
 
 def _load(scenario: str) -> Scenario:
@@ -132,8 +141,8 @@ def run_task(task: SweepTask) -> dict[str, Any]:
     sc = apply_changes(_load(task.scenario), add_officers=int(c.get("add_officers", 0)),
                        threat=c.get("threat"), close_sites=list(c.get("close_sites", [])),
                        events=[parse_event(e) for e in c.get("events", [])])
-    plan = make_plan(sc, attacker=task.attacker, arv="greedy")
-    result = simulate(plan, n=task.attacks, seed=task.seed, attacker=task.attack)
+    plan = make_plan(sc, task.options, seed=task.seed)
+    result = simulate(plan, n=task.attacks, seed=task.seed, targeting=task.targeting)
     out = Outcome(plan, result).to_dict()
     return {"label": task.label, "seed": task.seed, "change": dict(task.change), **out}
 

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.games.origami import solve_origami
 from citywatch.games.policy import LinearConstraint, constraint_matrix
@@ -48,6 +48,7 @@ def solve_bayesian(
     time_limit: float | None = None,
     warm_start: bool = True,
     constraints: Sequence[LinearConstraint] = (),
+    node_limit: int | None = None,
 ) -> Equilibrium:
     r"""Bayesian Strong Stackelberg equilibrium on the coverage representation.
 
@@ -121,6 +122,12 @@ def solve_bayesian(
         found is returned with ``optimal=False`` and its proven gap: HiGHS's dual bound,
         or :math:`\sum_k p_k \mathrm{SSE}_k` (each type's single-type value, which no
         Bayesian strategy beats) if that is lower.
+    node_limit
+        Branch-and-bound nodes HiGHS may explore (``mip_max_nodes``): a deterministic
+        work limit. When reached, the best strategy found is returned with
+        ``optimal=False`` and its proven gap, the same on any machine. ``0`` skips the
+        MILP: the warm-start heuristic's strategy (profile LPs from the natural starts),
+        with the gap to :math:`\sum_k p_k \mathrm{SSE}_k`.
     warm_start
         Seed HiGHS with the heuristic incumbent (not used with `constraints`, whose
         rows the heuristic's coverages need not satisfy).
@@ -164,16 +171,21 @@ def solve_bayesian(
         model = dataclasses.replace(model, model=_append_rows(model.model, extra))
     initial = None if incumbent is None else model.start(incumbent.coverage, incumbent.profile)
     remaining = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
-    result = _solve_milp(model, time_limit=remaining, initial=initial)
+    if node_limit == 0 and incumbent is not None:
+        # no branch and bound: the heuristic's incumbent, with the per-type SSE bound
+        result = _Result(status="node limit", x=None, objective=incumbent.value, bound=np.inf)
+    else:
+        result = _solve_milp(model, time_limit=remaining, initial=initial,
+                             node_limit=node_limit)
 
     if result.status == "infeasible" and extra is not None:
         msg = "the policy constraints leave no feasible coverage within the budgets; relax " \
               "a floor or a cap"
         raise InfeasibleError(msg)
-    if result.status != "optimal" and time_limit is None:
+    if result.status != "optimal" and time_limit is None and node_limit is None:
         msg = f"HiGHS stopped on the Bayesian MILP ({formulation}) with status {result.status}"
         raise SolverError(msg)
-    if result.status not in ("optimal", "time limit"):
+    if result.status not in ("optimal", "time limit", "node limit"):
         msg = f"HiGHS stopped on the Bayesian MILP ({formulation}) with status {result.status}"
         raise SolverError(msg)
 
@@ -742,12 +754,19 @@ def _append_rows(model: _Model, extra: _Extra) -> _Model:
 
 
 def _solve_milp(model: _Model | _Formulation, *, time_limit: float | None,
-                initial: FloatArray | None, lp: bool = False) -> _Result:
-    """Maximise a model with HiGHS; report status, solution (if any) and proven bound."""
+                initial: FloatArray | None, lp: bool = False,
+                node_limit: int | None = None) -> _Result:
+    """Maximise a model with HiGHS; report status, solution (if any) and proven bound.
+
+    `node_limit` caps branch-and-bound nodes (``mip_max_nodes``): a deterministic work
+    limit, reported as status ``"node limit"``; `time_limit` is wall clock.
+    """
     m = model.model if isinstance(model, _Formulation) else model
     h = build_highs(m.cost, m.matrix, m.row_lower, m.row_upper, col_lower=m.col_lower,
                     col_upper=m.col_upper, integrality=None if lp else m.integer,
                     maximize=True, offset=m.offset, time_limit=time_limit)
+    if node_limit is not None and not lp:
+        h.setOptionValue("mip_max_nodes", int(node_limit))  # a work limit: deterministic
     h.setOptionValue("primal_feasibility_tolerance", _LP_FEAS_TOL)
     h.setOptionValue("dual_feasibility_tolerance", _LP_FEAS_TOL)
     if not lp:
@@ -766,12 +785,15 @@ def _solve_milp(model: _Model | _Formulation, *, time_limit: float | None,
         # Nothing feasible in time (or a numerical failure): report what HiGHS proved.
         status = h.modelStatusToString(h.getModelStatus())
         bound = float(h.getInfo().mip_dual_bound) if not lp else np.inf
-        if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+        if h.getModelStatus() in (highspy.HighsModelStatus.kTimeLimit,
+                                  highspy.HighsModelStatus.kInterrupt):
             status = "time limit"
+        elif node_limit is not None and h.getInfo().mip_node_count >= node_limit:
+            status = "node limit"
         return _Result(status=status, x=None, objective=-np.inf,
                        bound=bound if np.isfinite(bound) else np.inf)
     status = "optimal" if res.optimal else (
-        "time limit" if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
-        else res.status)
+        "time limit" if res.limit == "time"
+        else "node limit" if res.limit == "nodes" else res.status)
     bound = res.bound if np.isfinite(res.bound) else np.inf
     return _Result(status=status, x=res.x, objective=res.objective, bound=bound)

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from citywatch._highs import HighsResult, build_highs, run_highs, set_limits
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.model.game import SecurityGame
 
-__all__ = ["aim_at", "attack_lp", "solve_multiple_lps"]
+__all__ = ["Candidate", "aim_at", "attack_lp", "best_candidate", "solve_multiple_lps"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+# Relative to the defender's payoff range: a candidate must beat the best by this much.
+_SEARCH_TOL = 1e-12
 
 
 def solve_multiple_lps(game: SecurityGame, *, time_limit: float | None = None) -> Equilibrium:
@@ -71,45 +78,20 @@ def solve_multiple_lps(game: SecurityGame, *, time_limit: float | None = None) -
         msg = f"`time_limit` must be > 0 seconds, got {time_limit}"
         raise GameError(msg)
     dc = game.defender_covered[0]
-    du = game.defender_uncovered[0]
     n = game.n_targets
     h = attack_lp(game)
-
-    best_value, best_target = -math.inf, -1
-    best_coverage = np.zeros(n)
-    order = np.argsort(-dc, kind="stable")
-    bound = -math.inf
-    previous = -1
-    for t in order.tolist():
-        if dc[t] <= best_value:
-            break
-        if time_limit is not None:
-            left = time_limit - (time.perf_counter() - start)
-            if left <= 0:
-                bound = float(dc[t])
-                break
-            h.setOptionValue("time_limit", left)
-        aim_at(h, game, t, previous)
-        previous = t
-        try:
-            result = run_highs(h, what=f"multiple-LPs LP for target {t}")
-        except InfeasibleError:
-            continue
-        if not result.optimal:  # ran out of time inside this LP
-            bound = float(dc[t])
-            break
-        value = float(du[t] + result.objective)
-        if value > best_value:
-            best_value, best_target = value, t
-            best_coverage = np.clip(result.x[:n], 0.0, 1.0)
-    if best_target < 0:
+    deadline = None if time_limit is None else start + time_limit
+    # U^d_c bounds every candidate's LP: covering the attacked target fully is the best case.
+    found = best_candidate(game, h, np.arange(n), dc, deadline=deadline)
+    if found.result is None:
         msg = (f"multiple LPs found no feasible candidate within `time_limit` = {time_limit} s"
-               if bound > -math.inf else "multiple LPs found no feasible candidate target")
+               if found.bound > -math.inf else "multiple LPs found no feasible candidate target")
         raise SolverError(msg)
-
+    best_target = found.target
+    best_coverage = np.clip(found.result.x[:n], 0.0, 1.0)
     ua = game.attacker_payoffs(best_coverage)[0]
     ud = game.defender_payoffs(best_coverage)[0]
-    gap = max(0.0, bound - float(ud[best_target]))
+    gap = max(0.0, found.bound - float(ud[best_target]))
     return Equilibrium(
         coverage=best_coverage,
         defender_utility=float(ud[best_target]),
@@ -120,6 +102,61 @@ def solve_multiple_lps(game: SecurityGame, *, time_limit: float | None = None) -
         gap=gap,
         seconds=time.perf_counter() - start,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """The best candidate LP found by `best_candidate`.
+
+    ``result`` is ``None`` when no candidate was feasible (or none was solved in time);
+    ``bound`` is the largest upper bound among candidates not examined (``-inf`` when
+    the search finished, so the result is proven optimal).
+    """
+
+    target: int
+    value: float
+    result: HighsResult | None
+    bound: float
+
+
+def best_candidate(game: SecurityGame, h: highspy.Highs, candidates: IntArray,
+                   bound: FloatArray, *, deadline: float | None = None) -> Candidate:
+    r"""Solve `attack_lp`'s model `h` for each candidate target; keep the best.
+
+    This is the multiple-LPs search shared by :func:`solve_multiple_lps` and the policy
+    solver. Candidates are visited by decreasing ``bound[t]`` (an upper bound on the
+    defender's value when :math:`t` is attacked); the search stops, exactly, when no
+    remaining candidate can beat the best found by more than a relative
+    :math:`10^{-12}` of the payoff range. Infeasible LPs (:math:`t` cannot be a best
+    response) are skipped. Past `deadline` (``time.perf_counter()`` seconds) the search
+    stops and reports the unexamined candidates' largest bound.
+    """
+    du = game.defender_uncovered[0]
+    scale = max(float(np.ptp(game.defender_covered[0])), float(np.ptp(du)),
+                float(np.max(game.defender_covered[0] - du)), np.finfo(float).tiny)
+    tol = _SEARCH_TOL * scale
+    best = Candidate(target=-1, value=-math.inf, result=None, bound=-math.inf)
+    previous = -1
+    for t in candidates[np.argsort(-bound[candidates], kind="stable")].tolist():
+        if bound[t] <= best.value + tol:
+            break  # no LP for a later target can beat the best
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return dataclasses.replace(best, bound=float(bound[t]))
+            set_limits(h, time_limit=left)
+        aim_at(h, game, t, previous)
+        previous = t
+        try:
+            result = run_highs(h, what=f"multiple-LPs LP for target {t}")
+        except InfeasibleError:
+            continue
+        if not result.optimal:  # ran out of time inside this LP
+            return dataclasses.replace(best, bound=float(bound[t]))
+        value = float(du[t] + result.objective)
+        if value > best.value + tol:
+            best = Candidate(target=t, value=value, result=result, bound=-math.inf)
+    return best
 
 
 def attack_lp(game: SecurityGame, *, extra: sp.csc_array | None = None,

@@ -20,10 +20,10 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from citywatch._highs import run_highs
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import run_highs
 from citywatch.games.equilibrium import Equilibrium
-from citywatch.games.multiple_lp import aim_at, attack_lp
+from citywatch.games.multiple_lp import attack_lp, best_candidate
 from citywatch.model.game import SecurityGame
 
 __all__ = [
@@ -39,7 +39,11 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+# A constraint is binding when its activity is within this of its bound (relative).
 _TOL = 1e-7
+# Targets whose uncovered attacker utility is this close (relative to the attacker's
+# payoff range) to the least level the policy allows stay candidates.
+_LEVEL_TOL = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,25 +193,14 @@ def _solve(game: SecurityGame, constraints: Sequence[LinearConstraint],
     with np.errstate(divide="ignore", invalid="ignore"):
         reach = np.where(delta_a > 0, np.clip((au - level) / delta_a, 0.0, 1.0), 1.0)
     bound = du + (dc - du) * reach
-    candidates = np.flatnonzero(au >= level - 1e-9 * max(1.0, abs(level)))
-    best_value, best_t, best = -math.inf, -1, None
-    previous = -1
-    for t in candidates[np.argsort(-bound[candidates], kind="stable")].tolist():
-        if bound[t] <= best_value + 1e-12:
-            break  # no LP for a later target can beat the best
-        aim_at(h, game, t, previous)
-        previous = t
-        try:
-            res = run_highs(h, what=f"policy LP for target {t}")
-        except InfeasibleError:
-            continue
-        value = float(du[t] + res.objective)
-        if value > best_value + 1e-12:
-            best_value, best_t, best = value, t, res
-    if best is None:
+    span = max(float(np.ptp(au)), float(np.max(delta_a)), np.finfo(float).tiny)
+    candidates = np.flatnonzero(au >= level - _LEVEL_TOL * span)
+    found = best_candidate(game, h, candidates, bound)
+    if found.result is None:
         msg = "the policy constraints leave no feasible coverage (no target can be attacked " \
               "under them); relax a floor or a cap"
         raise InfeasibleError(msg)
+    best, best_t = found.result, found.target
     c = np.clip(best.x[:n], 0.0, 1.0)
     ua, ud = game.attacker_payoffs(c)[0], game.defender_payoffs(c)[0]
     eq = Equilibrium(coverage=c, defender_utility=float(ud[best_t]),

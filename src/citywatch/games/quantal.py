@@ -12,7 +12,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, SolverError
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.games.origami import solve_origami
 from citywatch.model.game import SecurityGame

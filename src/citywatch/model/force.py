@@ -9,9 +9,9 @@ from datetime import time
 from typing import TYPE_CHECKING
 
 from citywatch.errors import ScenarioError
+from citywatch.model.slots import TimeSlot
 
 if TYPE_CHECKING:
-    from citywatch.model.scenario import TimeSlot
     from citywatch.model.threat import Posture
 
 __all__ = ["Force", "Shift", "SlotTeams", "officers_on_duty", "teams_per_slot"]
@@ -102,7 +102,7 @@ def officers_on_duty(force: Force, slots: Sequence[TimeSlot], *,
     Examples
     --------
     >>> from datetime import time
-    >>> from citywatch.model.scenario import TimeSlot
+    >>> from citywatch.model.slots import TimeSlot
     >>> slots = [TimeSlot(f"{h:02d}", time(h), 4) for h in range(0, 24, 4)]
     >>> f = Force(officers=1160, committed_officers=160, abstraction_rate=0.0,
     ...           weekly_hours=42, shift_hours=8,
@@ -145,7 +145,7 @@ def teams_per_slot(force: Force, slots: Sequence[TimeSlot], *,
     Examples
     --------
     >>> from datetime import time
-    >>> from citywatch.model.scenario import TimeSlot
+    >>> from citywatch.model.slots import TimeSlot
     >>> slots = [TimeSlot("day", time(0), 24)]
     >>> f = Force(officers=2800, committed_officers=1600, abstraction_rate=0.25,
     ...           weekly_hours=40, shift_hours=10)

@@ -3,6 +3,7 @@
 A scenario folder holds::
 
     scenario.toml      name, time zone, bounds, slots, force, travel, payoff parameters,
+                       response standards (``[response] standards = ["15m@100%"]``),
                        attacker types, and the names of the tables below
     sites.csv          id, name, category, lat, lon, zone_id, symbolic_value, hardening,
                        people_<slot> for every slot (+ optional annual_entries_exits_m, capacity)
@@ -46,6 +47,7 @@ from citywatch.model.scenario import (
     TravelModel,
     Zone,
 )
+from citywatch.model.standards import ResponseStandard, parse_standard
 from citywatch.model.threat import (
     PostureTable,
     ThreatLevel,
@@ -193,6 +195,10 @@ class _AttackerIn(_Strict):
         return AttackerType(**data)
 
 
+class _ResponseIn(_Strict):
+    standards: list[str] = Field(default_factory=list)
+
+
 class _BoundsIn(_Strict):
     min_lat: float = Field(ge=-90, le=90)
     min_lon: float = Field(ge=-180, le=180)
@@ -218,6 +224,7 @@ class _ScenarioIn(_Strict):
     force: _ForceIn
     travel: _TravelIn = Field(default_factory=_TravelIn)
     payoffs: _PayoffsIn = Field(default_factory=_PayoffsIn)
+    response: _ResponseIn = Field(default_factory=_ResponseIn)
     attackers: list[_AttackerIn] = Field(min_length=1)
 
 
@@ -478,6 +485,15 @@ def load_scenario(path: str | Path) -> Scenario:
     tr["slot_speed_factor"] = tuple(spec.travel.slot_speed_factor.get(n, 1.0) for n in names)
     travel = TravelModel(**tr)
 
+    standards: list[ResponseStandard] = []
+    for k, text in enumerate(spec.response.standards):
+        try:
+            standards.append(parse_standard(text, name=f"response.standards[{k}]"))
+        except ScenarioError as err:
+            problems.append(Problem(f, f"response.standards[{k}]", text,
+                                    "MINUTESm@SHARE%, e.g. 15m@100% or 10m@90%"))
+            del err
+
     zones = _load_zones(folder, spec.tables.zones, bounds, problems)
     zone_ids = {z.id for z in zones}
     sites = _load_sites(folder / spec.tables.sites, names, bounds, zone_ids, problems)
@@ -490,6 +506,7 @@ def load_scenario(path: str | Path) -> Scenario:
         slots=tuple(slots), sites=sites, zones=zones, standby=standby, attackers=attackers,
         force=force, threat_level=level, postures=postures, travel=travel,
         payoffs=PayoffParameters(**spec.payoffs.model_dump()),
+        response_standards=tuple(standards),
     )
 
 
@@ -679,7 +696,10 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
             dict(zip(scenario.slot_names, tm.slot_speed_factor, strict=True))))
     lines += ["", "[payoffs]",
               f"on_site_intervention_min = {scenario.payoffs.on_site_intervention_min!r}",
-              f"symbolic_weight = {scenario.payoffs.symbolic_weight!r}", ""]
+              f"symbolic_weight = {scenario.payoffs.symbolic_weight!r}", "",
+              "[response]",
+              "standards = " + _toml_value([str(x) for x in scenario.response_standards]),
+              ""]
     for a in scenario.attackers:
         lines.append("[[attackers]]")
         for k in ("id", "name", "prior", "kind", "initial_casualties", "casualties_per_minute",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import time
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,8 @@ import numpy.typing as npt
 
 from citywatch.errors import ScenarioError
 from citywatch.model.force import Force
+from citywatch.model.slots import TimeSlot
+from citywatch.model.standards import ResponseStandard
 from citywatch.model.threat import PostureTable, ThreatLevel, default_postures
 
 __all__ = [
@@ -32,26 +33,6 @@ SITE_CATEGORIES = (
     "worship", "market", "museum", "entertainment", "park", "other",
 )
 STANDBY_KINDS = ("police_station", "base", "junction", "other")
-
-
-@dataclass(frozen=True)
-class TimeSlot:
-    """A part of the day planned as one budget group (default: six 4-hour slots).
-
-    ``patrol_teams`` and ``arv_crews``, when given, override the teams on duty that
-    the force's shift pattern would give (a planner who knows the duty sheet).
-    """
-
-    name: str
-    start: time
-    hours: float
-    patrol_teams: int | None = None
-    arv_crews: int | None = None
-
-    @property
-    def start_hour(self) -> float:
-        """Start as hours after midnight."""
-        return self.start.hour + self.start.minute / 60
 
 
 @dataclass(frozen=True)
@@ -202,6 +183,9 @@ class Scenario:
     postures: PostureTable = field(default_factory=default_postures)
     travel: TravelModel = field(default_factory=TravelModel)
     payoffs: PayoffParameters = field(default_factory=PayoffParameters)
+    #: Response standards every plan's ARV placement must meet (``[response]`` in
+    #: scenario.toml; London ships ``15m@100%``); ``()`` for none.
+    response_standards: tuple[ResponseStandard, ...] = ()
 
     @property
     def slot_names(self) -> tuple[str, ...]:

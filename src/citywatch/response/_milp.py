@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import highspy
@@ -13,7 +13,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import InfeasibleError, ScenarioError, SolverError
-from citywatch.games._highs import HighsResult, build_highs, run_highs
+from citywatch._highs import HighsResult, build_highs, run_highs
 from citywatch.response._problem import CoverageProblem
 from citywatch.response.results import DEFAULT_STANDARDS_MIN, CoverageResult, response_stats
 
@@ -88,8 +88,10 @@ def unique_rows(a: sp.csr_array, weights: FloatArray) -> tuple[sp.csr_array, Flo
     return sp.csr_array(a[kept]), np.asarray(merged, dtype=np.float64), kept
 
 
-#: Above this many nonzeros HiGHS's MIP presolve costs far more than it saves on
-#: covering matrices (44 s of a 54 s MCLP solve at 20,000 x 2,000); it is switched off.
+#: Above this many nonzeros the LP relaxation is solved without HiGHS's presolve, which
+#: on covering matrices costs more than it removes; the MILP always keeps presolve
+#: (without it, branching on a fractional covering LP was 2-4x slower than HiGHS's
+#: defaults on clustered demand).
 PRESOLVE_MAX_NNZ = 200_000
 
 
@@ -97,18 +99,31 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
           row_upper: npt.ArrayLike, *, col_lower: npt.ArrayLike, col_upper: npt.ArrayLike,
           integrality: npt.ArrayLike, maximize: bool, time_limit: float | None,
           mip_rel_gap: float | None, what: str, offset: float = 0.0,
-          lp_first: bool = True, initial: npt.ArrayLike | None = None) -> HighsResult:
+          lp_first: bool = True,
+          initial: npt.ArrayLike | Callable[[HighsResult | None], npt.ArrayLike] | None = None,
+          details: dict[str, float] | None = None) -> HighsResult:
     """Solve with HiGHS and enforce the house rule: optimal, or a proven gap under a time limit.
 
     With `lp_first` the LP relaxation is solved first: when its optimum is integral in
     every integer column it is optimal for the MILP too (the relaxation's value bounds
     the MILP's and is attained), and the branch and bound is skipped. Covering models
-    often have integral relaxations. `initial`, a feasible solution (every column), is
-    handed to the MIP as its first incumbent, so a time limit always has an answer.
+    often have integral relaxations. When it is fractional, the MILP is solved as HiGHS
+    would solve it on its own (presolve on), so the relaxation costs at most one LP
+    solve more than the plain MILP. `initial`, a feasible solution (every column), is
+    handed to the MIP as its first incumbent, so a time limit always has an answer; it
+    may be a function of the relaxation's result (None if there was none), called only
+    when the MIP is needed, so a costly heuristic is never run on an easy instance.
+
+    `details`, if given, receives ``lp_integral`` (1 when the relaxation settled it,
+    else 0) and ``lp_seconds`` (time spent on the relaxation).
     """
     start = time.perf_counter()
     kinds = np.asarray(integrality).reshape(-1) != 0
     big = matrix.nnz > PRESOLVE_MAX_NNZ
+    notes: dict[str, float] = details if details is not None else {}
+    notes["lp_integral"] = 0.0
+    notes["lp_seconds"] = 0.0
+    lp: HighsResult | None = None
     if lp_first:
         h = build_highs(cost, matrix, row_lower, row_upper, col_lower=col_lower,
                         col_upper=col_upper, maximize=maximize, offset=offset,
@@ -116,7 +131,7 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
         if big:
             h.setOptionValue("presolve", "off")
         try:
-            lp: HighsResult | None = run_highs(h, what=f"{what} (LP relaxation)")
+            lp = run_highs(h, what=f"{what} (LP relaxation)")
         except InfeasibleError:
             msg = f"{what} is infeasible"
             raise InfeasibleError(msg) from None
@@ -124,10 +139,12 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
             if time_limit is None:
                 raise
             lp = None  # out of time: leave the rest to the MIP and its heuristics
+        notes["lp_seconds"] = time.perf_counter() - start
         if lp is not None and lp.optimal and np.all(
                 np.abs(lp.x[kinds] - np.rint(lp.x[kinds])) <= 1e-9):
             x = lp.x.copy()
             x[kinds] = np.rint(x[kinds])
+            notes["lp_integral"] = 1.0
             return replace(lp, x=x, status="Optimal", mip_gap=0.0, gap=0.0,
                            bound=lp.objective, seconds=time.perf_counter() - start)
         if time_limit is not None:
@@ -136,8 +153,11 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
                     col_upper=col_upper, integrality=integrality, maximize=maximize,
                     offset=offset, time_limit=time_limit,
                     mip_rel_gap=MIP_REL_GAP if mip_rel_gap is None else mip_rel_gap)
-    if big:
-        h.setOptionValue("presolve", "off")
+    if callable(initial):
+        initial = initial(lp if lp_first else None)
+        if time_limit is not None:
+            time_limit = max(time_limit - (time.perf_counter() - start), 1e-3)
+            h.setOptionValue("time_limit", float(time_limit))
     if initial is not None:
         sol = highspy.HighsSolution()
         sol.col_value = np.asarray(initial, dtype=np.float64).tolist()

@@ -26,8 +26,9 @@ from citywatch.model.payoffs import (
 )
 from citywatch.model.scenario import Scenario
 from citywatch.response._problem import CoverageProblem
+from citywatch.response.standards import ResponseStandard, meets, repair
 
-__all__ = ["JOINT_METHODS", "JointPlan", "joint_plan", "sequential_posts"]
+__all__ = ["JOINT_METHODS", "JointPlan", "joint_plan", "meet_standards", "sequential_posts"]
 
 FloatArray = npt.NDArray[np.float64]
 Posts = tuple[tuple[int, ...], ...]
@@ -72,6 +73,9 @@ class JointPlan:
         Wall-clock time.
     notes
         Plain statements about how the plan was made.
+    clock_limited
+        Whether the wall-clock safety net stopped the search before its work limit
+        (the posts may then differ on another machine).
     """
 
     scenario: Scenario
@@ -88,6 +92,7 @@ class JointPlan:
     evaluations: int
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    clock_limited: bool = False
 
     @property
     def gain(self) -> float:
@@ -117,6 +122,7 @@ class JointPlan:
             "sequential_arv_posts": {slot: [ids[j] for j in posts] for slot, posts in
                                      zip(sc.slot_names, self.sequential_posts, strict=True)},
             "evaluations": self.evaluations,
+            "clock_limited": self.clock_limited,
             "seconds": self.seconds,
             "notes": list(self.notes),
         }
@@ -125,8 +131,10 @@ class JointPlan:
 class _Evaluator:
     """Expected loss of a placement, fast: the payoff model for the mixture attacker."""
 
-    def __init__(self, scenario: Scenario, travel: FloatArray) -> None:
+    def __init__(self, scenario: Scenario, travel: FloatArray,
+                 standards: Sequence[ResponseStandard] = ()) -> None:
         self.sc = scenario
+        self.standards = tuple(standards)
         base = build_game(scenario, arv_posts=[[0]] * len(scenario.slots),
                           travel_minutes=travel)
         self.teams = base.teams
@@ -167,6 +175,20 @@ class _Evaluator:
         for p, curve, _ in self.types:
             out += p * np.minimum(curve.cap[s], curve.initial[s] + curve.rate[s] * t)
         return out
+
+    def feasible(self, s: int, posts: Sequence[int]) -> bool:
+        """Whether slot `s`'s placement meets the response standards."""
+        if not self.standards:
+            return True
+        e = expected_response_minutes(self.travel[s], posts, busy_probability=self.busy)
+        return meets(self.delay + e, self.ppl[s], self.standards)
+
+    def repair(self, posts: Posts) -> Posts:
+        """The placement nearest `posts` meeting the standards in every slot."""
+        return tuple(repair(self.travel[s], p, self.ppl[s], self.capacity, self.standards,
+                            busy_probability=self.busy, fixed_minutes=self.delay,
+                            site_ids=self.sc.site_ids, slot=self.sc.slot_names[s])
+                     for s, p in enumerate(posts))
 
     def slot_harm(self, s: int, posts: tuple[int, ...]) -> FloatArray:
         key = tuple(sorted(posts))
@@ -318,11 +340,17 @@ def sequential_posts(scenario: Scenario, *, model: str = "mclp", standard_min: f
     return tuple(out)
 
 
-def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | None = 60.0,
-               sequential_model: str = "mclp", standard_min: float = 8.0,
-               travel_minutes: FloatArray | None = None, max_exhaustive: int = 20_000,
-               neighbours: int = 12) -> JointPlan:
+def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | None = 300.0,
+               max_evaluations: int = 5_000, sequential_model: str = "mclp",
+               standard_min: float = 8.0, travel_minutes: FloatArray | None = None,
+               max_exhaustive: int = 20_000, neighbours: int = 12,
+               standards: Sequence[ResponseStandard] | None = None) -> JointPlan:
     """Choose ARV posts and patrol coverage together for the least expected loss.
+
+    Every placement considered meets the response `standards` (a hard constraint;
+    `citywatch.response.standards`): the starting placements are repaired to meet
+    them, the exhaustive method skips placements that miss them and the local search
+    makes only moves that keep them.
 
     A site's uncovered payoff depends on the expected response time of the nearest
     free ARV (`citywatch.model.payoffs`), so where the ARVs wait changes which sites
@@ -334,7 +362,7 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
     * ``"local"``: alternating optimisation from the better of the sequential and the
       greedy placement: coverage given posts (ORIGAMI), then the best single-vehicle
       move to one of the `neighbours` nearest standby points, until no move lowers
-      the loss or `time_limit` runs out;
+      the loss or `max_evaluations` placements have been evaluated;
     * ``"auto"``: exhaustive when at most `max_exhaustive` placements exist, else local.
 
     The local method reports a proven lower bound (`_Evaluator.bound`): every site at
@@ -349,7 +377,13 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
     method
         ``"auto"``, ``"exhaustive"`` or ``"local"``.
     time_limit
-        Seconds for the search (``None``: no limit).
+        Wall-clock seconds for the search, a safety net (``None``: no limit). The
+        search itself stops on `max_evaluations`, a work limit, so the same scenario
+        gives the same posts on any machine unless this net is reached
+        (``clock_limited``).
+    max_evaluations
+        Placements the search may evaluate (each an exact ORIGAMI solve), counting
+        the sequential and greedy starts.
     sequential_model
         Location model of the sequential plan compared against: ``"mclp"`` (default),
         ``"mexclp"`` or ``"greedy"``.
@@ -361,8 +395,20 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         Largest number of joint placements ``"auto"`` enumerates.
     neighbours
         Standby points considered for each move in the local search.
+    standards
+        Response standards every slot's placement must meet (default: the
+        scenario's, London's being armed help within 15 minutes at every site);
+        ``()`` for none.
+
+    Raises
+    ------
+    InfeasibleError
+        When the slot's ARVs cannot meet a standard at the scenario's standby points.
     """
     start = time.perf_counter()
+    if not (isinstance(max_evaluations, int) and max_evaluations >= 1):
+        msg = f"`max_evaluations` must be an int >= 1, got {max_evaluations!r}"
+        raise ScenarioError(msg)
     if method not in JOINT_METHODS:
         msg = f"`method` must be one of {', '.join(JOINT_METHODS)}, got {method!r}"
         raise ScenarioError(msg)
@@ -370,7 +416,9 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
               else np.broadcast_to(np.asarray(travel_minutes, dtype=np.float64),
                                    (len(scenario.slots), len(scenario.standby),
                                     len(scenario.sites))))
-    ev = _Evaluator(scenario, np.asarray(travel))
+    if standards is None:
+        standards = scenario.response_standards
+    ev = _Evaluator(scenario, np.asarray(travel), standards)
     caps = ev.capacity.tolist()
     if any(n > sum(caps) for n in ev.vehicles):
         msg = (f"a slot has {max(ev.vehicles)} ARVs but the standby points hold only "
@@ -378,43 +426,48 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         raise ScenarioError(msg)
     seq = sequential_posts(scenario, model=sequential_model, standard_min=standard_min,
                            travel_minutes=np.asarray(travel))
+    seq = ev.repair(seq)
     seq_loss = ev.loss(seq)
     n_joint = math.prod(_n_vectors(n, caps) for n in ev.vehicles)
     if method == "auto":
         method = "exhaustive" if n_joint <= max_exhaustive else "local"
     notes: list[str] = []
     deadline = math.inf if time_limit is None else start + time_limit
+    stop = _Stop(ev, max_evaluations, deadline)
+    tol = 1e-9 * max(1.0, abs(seq_loss))
     if method == "exhaustive":
         best, best_loss = seq, seq_loss
-        per_slot = [[_posts_from_counts(c) for c in _count_vectors(n, caps)]
-                    for n in ev.vehicles]
+        per_slot = [[p for p in (_posts_from_counts(c) for c in _count_vectors(n, caps))
+                     if ev.feasible(s, p)] for s, n in enumerate(ev.vehicles)]
+        n_joint = math.prod(len(p) for p in per_slot)
         finished = True
         for combo in itertools.product(*per_slot):
-            if time.perf_counter() > deadline:
+            if stop():
                 finished = False
                 break
             loss = ev.loss(combo)
-            if loss < best_loss - 1e-9:
+            if loss < best_loss - tol:
                 best, best_loss = combo, loss
         optimal = finished
         bound = best_loss if finished else ev.bound()
         notes.append(f"Tried all {n_joint:,} placements of the ARVs: proven optimal."
                      if finished else
-                     f"The time limit stopped the enumeration of {n_joint:,} placements.")
+                     f"The {stop.reason} stopped the enumeration of {n_joint:,} placements.")
     else:
         greedy = tuple(tuple(int(j) for j in p) for p in
                        (default_arv_posts(travel[s], scenario.people()[:, s], n, caps,
                                           busy_probability=ev.busy)
                         for s, n in enumerate(ev.vehicles)))
+        greedy = ev.repair(greedy)
         g_loss = ev.loss(greedy)
         best, best_loss = (greedy, g_loss) if g_loss < seq_loss else (seq, seq_loss)
-        best, best_loss, finished = _local_search(ev, best, best_loss, deadline, neighbours)
+        best, best_loss, finished = _local_search(ev, best, best_loss, stop, neighbours)
         bound = ev.bound()
-        optimal = best_loss <= bound + 1e-9
+        optimal = best_loss <= bound + tol
         notes.append("Alternating search: patrol coverage solved exactly for each ARV "
                      "placement, placements improved one vehicle move at a time"
                      + (" until no move helped (a local optimum)." if finished else
-                        "; stopped by the time limit."))
+                        f"; stopped by the {stop.reason}."))
         notes.append(f"Proven lower bound on the loss: {bound:.3f} (every site at its best "
                      f"possible response time); the plan is within {best_loss - bound:.3f} "
                      f"of the optimum.")
@@ -425,10 +478,26 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
                      expected_loss=loss, sequential_posts=seq, sequential_loss=seq_loss,
                      sequential_model=sequential_model, method=method, optimal=optimal,
                      bound=bound, evaluations=ev.evaluations,
-                     seconds=time.perf_counter() - start, notes=tuple(notes))
+                     seconds=time.perf_counter() - start, notes=tuple(notes),
+                     clock_limited=stop.reason == "wall-clock safety net")
 
 
-def _local_search(ev: _Evaluator, posts: Posts, loss: float, deadline: float,
+class _Stop:
+    """When the search must stop: the work limit first, the wall clock as a safety net."""
+
+    def __init__(self, ev: _Evaluator, max_evaluations: int, deadline: float) -> None:
+        self.ev, self.max_evaluations, self.deadline = ev, max_evaluations, deadline
+        self.reason = ""
+
+    def __call__(self) -> bool:
+        if self.ev.evaluations >= self.max_evaluations:
+            self.reason = f"work limit ({self.max_evaluations:,} placements evaluated)"
+        elif time.perf_counter() > self.deadline:
+            self.reason = "wall-clock safety net"
+        return bool(self.reason)
+
+
+def _local_search(ev: _Evaluator, posts: Posts, loss: float, stop: _Stop,
                   neighbours: int) -> tuple[Posts, float, bool]:
     """Best-improvement single-vehicle moves, slot by slot, until none helps."""
     n_points = ev.travel.shape[1]
@@ -448,14 +517,16 @@ def _local_search(ev: _Evaluator, posts: Posts, loss: float, deadline: float,
                 for k in near[j]:
                     if counts[k] >= ev.capacity[k]:
                         continue
-                    if time.perf_counter() > deadline:
+                    if stop():
                         return _freeze(current, s, best_move), best_loss, False
                     trial = list(current[s])
                     trial[trial.index(j)] = int(k)
+                    if not ev.feasible(s, trial):
+                        continue
                     cand = tuple(tuple(p) if t != s else tuple(trial)
                                  for t, p in enumerate(current))
                     value = ev.loss(cand)
-                    if value < best_loss - 1e-9:
+                    if value < best_loss - 1e-9 * max(1.0, abs(best_loss)):
                         best_loss, best_move = value, (j, int(k))
             if best_move is not None:
                 j, k = best_move
@@ -471,3 +542,29 @@ def _freeze(current: list[list[int]], s: int, move: tuple[int, int] | None) -> P
         j, k = move
         out[s][out[s].index(j)] = k
     return tuple(tuple(sorted(p)) for p in out)
+
+
+def meet_standards(scenario: Scenario, posts: Sequence[Sequence[int]],
+                   standards: Sequence[ResponseStandard] | None = None, *,
+                   travel_minutes: FloatArray | None = None) -> Posts:
+    """`posts` moved as little as needed to meet `standards` in every slot.
+
+    For the sequential and greedy placements, which choose posts without the standard
+    (`citywatch.response.standards.repair`).
+    """
+    if standards is None:
+        standards = scenario.response_standards
+    if not standards:
+        return tuple(tuple(int(j) for j in p) for p in posts)
+    travel = (standby_travel_minutes(scenario) if travel_minutes is None
+              else np.broadcast_to(np.asarray(travel_minutes, dtype=np.float64),
+                                   (len(scenario.slots), len(scenario.standby),
+                                    len(scenario.sites))))
+    tm = scenario.travel
+    people = scenario.people()
+    caps = [p.capacity for p in scenario.standby]
+    return tuple(repair(travel[s], p, people[:, s], caps, standards,
+                        busy_probability=tm.arv_busy_probability,
+                        fixed_minutes=tm.dispatch_delay_min + tm.engage_min,
+                        site_ids=scenario.site_ids, slot=scenario.slot_names[s])
+                 for s, p in enumerate(posts))

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from citywatch.errors import InfeasibleError, SolverError
-from citywatch.games._highs import HighsResult
+from citywatch._highs import HighsResult
 from citywatch.response._milp import Timer, check_vehicles, solve, vehicle_bounds
 from citywatch.response._problem import CoverageProblem
 from citywatch.response.results import DEFAULT_STANDARDS_MIN, CoverageResult, response_stats

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from citywatch.errors import GameError, Problem, ScenarioError
 from citywatch.geo.distance import haversine_m
 from citywatch.model.scenario import Scenario
-from citywatch.schedule.beats import TOUR, Beat
+from citywatch.schedule.beats import STATIC, TOUR, Beat
 
 __all__ = [
     "BEATS_COLUMNS",
@@ -273,11 +273,13 @@ def read_beats_csv(path: str | Path, scenario: Scenario, *,
                    ) -> tuple[list[Beat], list[str]]:
     """A planner's beat edits: beats to add (or replace, by id) and ids to forbid.
 
-    Columns (`BEATS_COLUMNS`): ``action`` (``add`` or ``forbid``), ``id``, ``stops``
+    Columns (`BEATS_COLUMNS`): ``action`` (``add``, ``static`` or ``forbid``), ``id``,
+    ``stops``
     (site ids in walking order separated by ``;``), ``dwell_minutes`` (one value, or
     one per stop separated by ``;``; default 15) and ``hub`` (a standby id or a station
     site id; default the hub nearest the first stop). A ``forbid`` row needs only the
-    ``id``.
+    ``id``; a ``static`` row names one site where a team may stand for the whole slot
+    (a planner's exception to walking, e.g. at the most crowded site).
 
     Returns
     -------
@@ -331,8 +333,9 @@ def read_beats_csv(path: str | Path, scenario: Scenario, *,
         if action == "forbid":
             forbidden.append(beat_id)
             continue
-        if action != "add":
-            problems.append(Problem(name, "action", row.get("action"), "`add` or `forbid`", r))
+        if action not in ("add", "static"):
+            problems.append(Problem(name, "action", row.get("action"),
+                                    "`add`, `static` or `forbid`", r))
             continue
         stops = [s.strip() for s in (row.get("stops") or "").split(";") if s.strip()]
         bad = [s for s in stops if s not in site_index]
@@ -343,6 +346,14 @@ def read_beats_csv(path: str | Path, scenario: Scenario, *,
             continue
         if len(set(stops)) != len(stops):
             problems.append(Problem(name, "stops", row.get("stops"), "each site once", r))
+            continue
+        if action == "static":
+            if len(stops) != 1:
+                problems.append(Problem(name, "stops", row.get("stops"),
+                                        "one site for a static post", r))
+                continue
+            added.append(Beat(beat_id, (site_index[stops[0]],), (0.0,), (0.0, 0.0), None,
+                              STATIC))
             continue
         raw_dwell = [d.strip() for d in (row.get("dwell_minutes") or "").split(";")
                      if d.strip()]

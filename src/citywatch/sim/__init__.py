@@ -1,7 +1,7 @@
 """Monte Carlo attack simulation, baselines, what-if and capacity."""
 
 from citywatch.sim.model import (
-    ATTACKERS,
+    TARGETING,
     DEFAULT_SPREAD,
     DEFAULT_THRESHOLDS,
     SimulationModel,
@@ -12,7 +12,7 @@ from citywatch.sim.results import Estimate, Metrics, SimulationResult
 from citywatch.sim.simulate import sample_rosters, simulate, simulate_model
 
 __all__ = [
-    "ATTACKERS",
+    "TARGETING",
     "DEFAULT_SPREAD",
     "DEFAULT_THRESHOLDS",
     "Estimate",

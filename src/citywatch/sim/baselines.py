@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +15,8 @@ from citywatch.errors import ScenarioError
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
-from citywatch.plan import Plan, best_responses, make_plan
+from citywatch.options import PlanOptions
+from citywatch.plan import Plan, best_responses, load_plan, make_plan
 from citywatch.sim.model import DEFAULT_SPREAD, Spread
 from citywatch.sim.results import Z95, Estimate, SimulationResult
 from citywatch.sim.simulate import root_seed, simulate
@@ -147,15 +146,18 @@ def static_guards_plan(scenario: Scenario, *, k: int | None = None,
                               notes=(f"Static guards at the {label}, every slot.",))
 
 
-def pre2016_plan(*, attacker: str = "mixture") -> Plan:
-    """London's optimised plan with the force before the 2016 uplift (about 2,200 AFOs)."""
+def pre2016_plan(options: PlanOptions | None = None) -> Plan:
+    """London's optimised plan with the force before the 2016 uplift (about 2,200 AFOs).
+
+    Solved with `options` (default ``PlanOptions()``, the same as today's plan).
+    """
     from citywatch.data import london
 
-    return make_plan(london(force="pre-2016"), attacker=attacker, arv="greedy")
+    return make_plan(london(force="pre-2016"), options)
 
 
 def baseline(name: str, scenario: Scenario, *, k: int | None = None,
-             attacker: str = "mixture", built: ScenarioGame | None = None) -> Plan:
+             options: PlanOptions | None = None, built: ScenarioGame | None = None) -> Plan:
     """The baseline plan `name` (one of `BASELINES`) for `scenario`.
 
     `built` reuses the scenario's game (and ARV posts) when the caller has it.
@@ -170,7 +172,7 @@ def baseline(name: str, scenario: Scenario, *, k: int | None = None,
         if scenario.name != "London":
             msg = f"baseline 'pre-2016' exists for London only, not {scenario.name!r}"
             raise ScenarioError(msg)
-        return pre2016_plan(attacker=attacker)
+        return pre2016_plan(options)
     msg = f"`baseline` must be one of {', '.join(BASELINES)}, got {name!r}"
     raise ScenarioError(msg)
 
@@ -236,7 +238,7 @@ def _holm(p: list[float]) -> list[float]:
 
 
 def compare(plans: Mapping[str, Plan] | Sequence[Plan], *, n: int = 1_000_000,
-            seed: Seed = None, attacker: str = "best", spread: Spread = DEFAULT_SPREAD,
+            seed: Seed = None, targeting: str = "plan", spread: Spread = DEFAULT_SPREAD,
             alpha: float = 0.05) -> Comparison:
     """Simulate plans side by side and test each against the first (the reference).
 
@@ -253,7 +255,7 @@ def compare(plans: Mapping[str, Plan] | Sequence[Plan], *, n: int = 1_000_000,
         msg = "`plans` must hold at least one plan"
         raise ScenarioError(msg)
     seeds = root_seed(seed).spawn(len(named))
-    results = {name: simulate(p, n=n, seed=int(s.generate_state(1)[0]), attacker=attacker,
+    results = {name: simulate(p, n=n, seed=int(s.generate_state(1)[0]), targeting=targeting,
                               spread=spread, people_share=False)
                for (name, p), s in zip(named.items(), seeds, strict=True)}
     ref = next(iter(named))
@@ -271,38 +273,3 @@ def compare(plans: Mapping[str, Plan] | Sequence[Plan], *, n: int = 1_000_000,
     diffs = tuple(Difference(name, metric, est, p, pa, pa < alpha)
                   for (name, metric, est, p), pa in zip(raw, adjusted, strict=True))
     return Comparison(ref, results, diffs, alpha)
-
-
-def load_plan(path: str | Path, scenario: Scenario) -> Plan:
-    """A plan written by ``citywatch plan --out`` (its folder or ``plan.json``), re-evaluated.
-
-    Coverage and ARV posts come from the file; the game is rebuilt from `scenario`,
-    which must be the scenario the plan was made for (same name and sites).
-    """
-    p = Path(path)
-    p = p / "plan.json" if p.is_dir() else p
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        msg = f"`plan` file not found: {p}"
-        raise ScenarioError(msg) from None
-    except json.JSONDecodeError as err:
-        msg = f"`plan` {p} is not valid JSON: {err}"
-        raise ScenarioError(msg) from err
-    name = data.get("scenario", {}).get("name")
-    if name != scenario.name:
-        msg = f"`plan` {p} was made for scenario {name!r}, not {scenario.name!r}"
-        raise ScenarioError(msg)
-    site_pos = {s: i for i, s in enumerate(scenario.site_ids)}
-    cov = np.zeros((len(scenario.slots), len(scenario.sites)))
-    try:
-        for row in data["coverage"]:
-            cov[scenario.slot_index(row["slot"]), site_pos[row["site"]]] = float(row["coverage"])
-        stand = {s.id: j for j, s in enumerate(scenario.standby)}
-        posts = [[stand[x] for x in data["arv_posts"][slot]] for slot in scenario.slot_names]
-    except KeyError as err:
-        msg = f"`plan` {p} does not match scenario {scenario.name!r}: unknown {err}"
-        raise ScenarioError(msg) from None
-    built = build_game(scenario, arv_posts=posts)
-    return plan_from_coverage(scenario, cov, method=f"file:{data.get('method', '?')}",
-                              built=built, notes=(f"Coverage read from {p}.",))

@@ -17,15 +17,16 @@ from citywatch.model.payoffs import ALL_BUSY_EXTRA_MIN, standby_travel_minutes
 if TYPE_CHECKING:
     from citywatch.plan import Plan
 
-__all__ = ["ATTACKERS", "DEFAULT_SPREAD", "DEFAULT_THRESHOLDS", "SimulationModel", "Spread",
+__all__ = ["DEFAULT_SPREAD", "DEFAULT_THRESHOLDS", "TARGETING", "SimulationModel", "Spread",
            "attack_distribution"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: How the simulated attacker picks its target (see `attack_distribution`).
-ATTACKERS = ("best", "qr", "people", "fixed")
+#: How the simulated attackers pick their targets (see `attack_distribution`); not the
+#: planner's attacker model (`citywatch.options.PlanOptions.attacker`).
+TARGETING = ("plan", "best", "qr", "people", "fixed")
 #: Armed-arrival standards reported, minutes (REFERENCE: offer 5, 8 and 10 minutes).
 DEFAULT_THRESHOLDS = (5.0, 8.0, 10.0)
 #: Default quantal-response rationality, per casualty-equivalent of attacker utility
@@ -260,7 +261,7 @@ class SimulationModel:
         )
 
     @classmethod
-    def from_plan(cls, plan: Plan, *, attacker: str = "best", lam: float | None = None,
+    def from_plan(cls, plan: Plan, *, targeting: str = "plan", lam: float | None = None,
                   site: str | None = None, slot: str | None = None,
                   spread: Spread = DEFAULT_SPREAD, travel_minutes: npt.ArrayLike | None = None,
                   rosters: npt.ArrayLike | None = None,
@@ -271,8 +272,8 @@ class SimulationModel:
         ----------
         plan
             The deployment plan: coverage, ARV posts per slot, scenario.
-        attacker
-            How targets are chosen (see `attack_distribution`).
+        targeting
+            How the simulated attackers choose targets (see `attack_distribution`).
         lam, site, slot
             Quantal-response rationality; the fixed target's site and slot.
         spread
@@ -294,8 +295,8 @@ class SimulationModel:
         tm = sc.travel
         a = sc.attackers
         return cls.from_arrays(
-            attack_probability=attack_distribution(plan, attacker=attacker, lam=lam, site=site,
-                                                   slot=slot),
+            attack_probability=attack_distribution(plan, targeting=targeting, lam=lam,
+                                                   site=site, slot=slot),
             coverage=np.asarray(plan.coverage).reshape(n_slots, n_sites),
             vehicle_minutes=vehicles, busy_probability=tm.arv_busy_probability,
             dispatch_minutes=tm.dispatch_delay_min, engage_minutes=tm.engage_min,
@@ -469,12 +470,16 @@ def _lognormal_table(sigma: float) -> FloatArray:
     return np.asarray(f / f.mean())
 
 
-def attack_distribution(plan: Plan, *, attacker: str = "best", lam: float | None = None,
+def attack_distribution(plan: Plan, *, targeting: str = "plan", lam: float | None = None,
                         site: str | None = None, slot: str | None = None) -> FloatArray:
     """Joint probability of attack type and target against a plan, (types, slots, sites).
 
     Types follow the scenario's priors. Given the type ``k``:
 
+    * ``"plan"``: as the plan's attacker model assumes (`citywatch.plan.Plan.attack_probability`:
+      each type's best response for the Bayesian and mixture models, its quantal
+      response for ``"qr"``), so the simulated casualties estimate the plan's
+      ``expected_casualties_per_attack``;
     * ``"best"``: the type's best response to the plan's coverage, ties broken in the
       defender's favour (the Stackelberg assumption; `citywatch.games.equilibrium.best_responses`);
     * ``"qr"``: quantal response ``P(t) ∝ exp(λ·U_k(t))`` over targets (rationality
@@ -491,10 +496,12 @@ def attack_distribution(plan: Plan, *, attacker: str = "best", lam: float | None
     n_slots, n_sites = len(sc.slots), len(sc.sites)
     priors = game.priors
     p = np.zeros((game.n_types, n_slots * n_sites))
-    if attacker == "best":
+    if targeting == "plan":
+        p = plan.attack_probability()
+    elif targeting == "best":
         attacked, _ = best_responses(game, plan.coverage)
         p[np.arange(game.n_types), attacked] = priors
-    elif attacker == "qr":
+    elif targeting == "qr":
         lam = DEFAULT_LAMBDA if lam is None else float(lam)
         if not (np.isfinite(lam) and lam >= 0):
             msg = f"`lam` must be finite and >= 0, got {lam}"
@@ -502,15 +509,15 @@ def attack_distribution(plan: Plan, *, attacker: str = "best", lam: float | None
         ua = game.attacker_payoffs(plan.coverage)
         w = np.exp(lam * (ua - ua.max(axis=1, keepdims=True)))
         p = priors[:, None] * w / w.sum(axis=1, keepdims=True)
-    elif attacker == "people":
+    elif targeting == "people":
         ppl = sc.people().T.reshape(-1)
         if ppl.sum() <= 0:
-            msg = "`attacker` 'people' needs people at some site, but every count is 0"
+            msg = "`targeting` 'people' needs people at some site, but every count is 0"
             raise ScenarioError(msg)
         p = priors[:, None] * (ppl / ppl.sum())[None, :]
-    elif attacker == "fixed":
+    elif targeting == "fixed":
         if site is None:
-            msg = "`site` is required with attacker 'fixed'"
+            msg = "`site` is required with targeting 'fixed'"
             raise ScenarioError(msg)
         i = sc.site_ids.index(sc.site(site).id)
         if slot is None:
@@ -523,6 +530,6 @@ def attack_distribution(plan: Plan, *, attacker: str = "best", lam: float | None
         p3[:, :, i] = priors[:, None] * w_slot[None, :]
         return p3
     else:
-        msg = f"`attacker` must be one of {', '.join(ATTACKERS)}, got {attacker!r}"
+        msg = f"`targeting` must be one of {', '.join(TARGETING)}, got {targeting!r}"
         raise ScenarioError(msg)
     return np.asarray(p.reshape(game.n_types, n_slots, n_sites))

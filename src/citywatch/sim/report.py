@@ -257,7 +257,7 @@ def render_report(plan: Plan, parts: ReportParts | None = None) -> str:
             return f"{e:.2f}"
 
         sections += [
-            f"<h2>Simulated attacks ({r.attacks:,}, {html.escape(r.attacker)} attacker; 95% "
+            f"<h2>Simulated attacks ({r.attacks:,}, {html.escape(r.targeting)} attacker; 95% "
             f"intervals)</h2>",
             _table(["", "casualties per attack", "interdicted", "median min", "p90 min"],
                    [["all", cell(o.casualties), f"{o.interdiction:.3f}",

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from citywatch.sim._engine import Tally
 from citywatch.sim.model import SimulationModel
 
-__all__ = ["Z95", "Estimate", "Metrics", "SimulationResult", "summarise"]
+__all__ = ["Z95", "Estimate", "Metrics", "SimulationResult", "casualties_label", "summarise"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -100,7 +100,7 @@ class SimulationResult:
 
     attacks: int
     requested: int
-    attacker: str
+    targeting: str
     overall: Metrics
     by_type: dict[str, Metrics]
     by_slot: dict[str, Metrics]
@@ -117,7 +117,8 @@ class SimulationResult:
     def to_dict(self, *, groups: bool = True) -> dict[str, Any]:
         """JSON-ready result; `groups` adds the per-type, per-slot and per-site metrics."""
         out: dict[str, Any] = {"attacks": self.attacks, "requested": self.requested,
-                               "complete": self.complete, "attacker": self.attacker,
+                               "complete": self.complete, "targeting": self.targeting,
+                               "casualties_label": casualties_label(self.targeting),
                                "overall": self.overall.to_dict()}
         if self.population is not None:
             out["people_within_minutes"] = {f"{x:g}": e.to_dict()
@@ -210,7 +211,28 @@ def _metrics(model: SimulationModel, tally: Tally, rows: IntArray, hist: IntArra
         within=within)
 
 
-def summarise(model: SimulationModel, tally: Tally, *, attacker: str, requested: int,
+_LABELS = {
+    "plan": "people killed or injured per simulated attack, attackers choosing as the "
+            "plan's attacker model assumes (estimates the plan's "
+            "expected_casualties_per_attack)",
+    "best": "people killed or injured per simulated attack, each attack type "
+            "best-responding to the coverage",
+    "qr": "people killed or injured per simulated attack, attackers choosing by quantal "
+          "response (not the plan's figure unless the plan is qr with the same lambda)",
+    "people": "people killed or injured per simulated attack, attackers choosing targets "
+              "in proportion to people present (not the plan's figure)",
+    "fixed": "people killed or injured per simulated attack on one fixed target (not the "
+             "plan's figure)",
+}
+
+
+def casualties_label(targeting: str) -> str:
+    """What ``overall.casualties`` measures for a way of choosing targets."""
+    return _LABELS.get(targeting, "people killed or injured per simulated attack, with "
+                                  "the model's own attack distribution")
+
+
+def summarise(model: SimulationModel, tally: Tally, *, targeting: str, requested: int,
               complete: bool = True, population: SimulationResult | None = None,
               notes: tuple[str, ...] = ()) -> SimulationResult:
     """Turn a tally into metrics overall and per attack type, slot and site."""
@@ -231,7 +253,7 @@ def summarise(model: SimulationModel, tally: Tally, *, attacker: str, requested:
         return out
 
     return SimulationResult(
-        attacks=tally.n, requested=requested, attacker=attacker, overall=overall,
+        attacks=tally.n, requested=requested, targeting=targeting, overall=overall,
         by_type=groups(types, model.type_ids, lambda g: tally.hist_type[g]),
         by_slot=groups(slot, model.slot_names, lambda g: hist_t[g].sum(axis=0)),
         by_site=groups(site, model.site_ids, lambda g: hist_t[:, g].sum(axis=0)),

@@ -83,7 +83,7 @@ def people_model(model: SimulationModel) -> SimulationModel:
 
 
 def simulate_model(model: SimulationModel, *, n: int, seed: Seed = None,
-                   attacker: str = "custom", runner: Runner = run_blocks,
+                   targeting: str = "custom", runner: Runner = run_blocks,
                    progress: Callable[[int, int], None] | None = None,
                    interruptible: bool = False) -> SimulationResult:
     """Simulate `n` attacks against a built model (see `simulate`)."""
@@ -102,7 +102,7 @@ def simulate_model(model: SimulationModel, *, n: int, seed: Seed = None,
             raise
         complete = False
     notes = () if complete else (f"interrupted after {done:,} of {n:,} attacks",)
-    return summarise(model, total, attacker=attacker, requested=n, complete=complete,
+    return summarise(model, total, targeting=targeting, requested=n, complete=complete,
                      notes=notes)
 
 
@@ -120,7 +120,7 @@ def sample_rosters(plan: Plan, *, draws: int, seed: Seed = None) -> npt.NDArray[
 
 
 def simulate(plan: Plan | SimulationModel, *, n: int = 1_000_000, seed: Seed = None,
-             attacker: str = "best", lam: float | None = None, site: str | None = None,
+             targeting: str = "plan", lam: float | None = None, site: str | None = None,
              slot: str | None = None, spread: Spread = DEFAULT_SPREAD,
              rosters: int | npt.ArrayLike | None = None,
              thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
@@ -131,7 +131,7 @@ def simulate(plan: Plan | SimulationModel, *, n: int = 1_000_000, seed: Seed = N
     """Simulate `n` attacks against a plan and measure what happens.
 
     Each attack: an attack type by the scenario's priors; a target (site and slot) by
-    the attacker model; an armed team on site with the plan's coverage of that target
+    `targeting`; an armed team on site with the plan's coverage of that target
     (or from sampled `rosters`); otherwise the nearest *available* response vehicle
     (each busy elsewhere with the scenario's ``arv_busy_probability``) after a dispatch
     delay and a travel time spread around the model's (`Spread`); casualties from the
@@ -141,17 +141,20 @@ def simulate(plan: Plan | SimulationModel, *, n: int = 1_000_000, seed: Seed = N
     Parameters
     ----------
     plan
-        A solved plan, or a `SimulationModel` built by hand (then `attacker`, `lam`,
+        A solved plan, or a `SimulationModel` built by hand (then `targeting`, `lam`,
         `site`, `slot`, `spread`, `rosters` and `thresholds` are the model's own).
     n
         Attacks to simulate.
     seed
         Seed of every random draw: the same seed gives the same result whatever the
         runner (chunks carry their own seeds).
-    attacker
-        ``"best"`` (each type's best response to the coverage), ``"qr"`` (quantal
-        response, rationality `lam`), ``"people"`` (in proportion to people) or
-        ``"fixed"`` (`site`, and `slot` or a uniform time of day).
+    targeting
+        How the simulated attackers choose (not the planner's attacker model):
+        ``"plan"`` (as the plan's attacker model assumes, so ``overall.casualties``
+        estimates the plan's ``expected_casualties_per_attack``), ``"best"`` (each
+        type's best response to the coverage), ``"qr"`` (quantal response, rationality
+        `lam`), ``"people"`` (in proportion to people) or ``"fixed"`` (`site`, and
+        `slot` or a uniform time of day).
     spread
         Spread of dispatch delay and travel time around the model's.
     rosters
@@ -178,18 +181,18 @@ def simulate(plan: Plan | SimulationModel, *, n: int = 1_000_000, seed: Seed = N
         if isinstance(rosters, int | np.integer) and not isinstance(rosters, bool):
             rosters = sample_rosters(plan, draws=int(rosters),
                                      seed=int(roster_seed.generate_state(1)[0]))
-        model = SimulationModel.from_plan(plan, attacker=attacker, lam=lam, site=site,
+        model = SimulationModel.from_plan(plan, targeting=targeting, lam=lam, site=site,
                                           slot=slot, spread=spread, rosters=rosters,
                                           thresholds=thresholds)
-    label = "custom" if isinstance(plan, SimulationModel) else attacker
+    label = "custom" if isinstance(plan, SimulationModel) else targeting
     result = simulate_model(model, n=n, seed=int(main_seed.generate_state(1)[0]),
-                            attacker=label, runner=runner, progress=progress,
+                            targeting=label, runner=runner, progress=progress,
                             interruptible=interruptible)
     if not people_share or not result.complete or model.people.sum() <= 0:
         return result
     m_people = n // 4 if n_people is None else n_people
     pop = simulate_model(people_model(model), n=m_people,
-                         seed=int(people_seed.generate_state(1)[0]), attacker="people",
+                         seed=int(people_seed.generate_state(1)[0]), targeting="people",
                          runner=runner, interruptible=interruptible)
     import dataclasses
 

@@ -14,6 +14,7 @@ from citywatch._random import Seed
 from citywatch.errors import ScenarioError, require
 from citywatch.model.scenario import Scenario
 from citywatch.model.threat import ThreatLevel
+from citywatch.options import QUICK, PlanOptions
 from citywatch.plan import Plan, make_plan
 from citywatch.sim.model import DEFAULT_SPREAD, Spread
 from citywatch.sim.results import Estimate, SimulationResult
@@ -163,10 +164,10 @@ class Outcome:
         return out
 
 
-def evaluate(plan: Plan, *, n: int, seed: Seed, attacker: str = "best",
+def evaluate(plan: Plan, *, n: int, seed: Seed, targeting: str = "plan",
              spread: Spread = DEFAULT_SPREAD) -> Outcome:
     """Simulate attacks against `plan` (with the people-weighted shares)."""
-    return Outcome(plan, simulate(plan, n=n, seed=seed, attacker=attacker, spread=spread))
+    return Outcome(plan, simulate(plan, n=n, seed=seed, targeting=targeting, spread=spread))
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,9 +191,9 @@ class WhatIf:
 
 def whatif(scenario: Scenario, *, add_officers: int = 0,
            threat: ThreatLevel | str | None = None, close_sites: Sequence[str] = (),
-           events: Sequence[Event] = (), attacker: str = "mixture", n: int = 1_000_000,
-           seed: Seed = None, spread: Spread = DEFAULT_SPREAD, time_limit: float | None = 30.0,
-           arv: str = "joint") -> WhatIf:
+           events: Sequence[Event] = (), options: PlanOptions | None = None,
+           n: int = 1_000_000, seed: Seed = None, spread: Spread = DEFAULT_SPREAD,
+           before: Plan | None = None) -> WhatIf:
     """Re-plan after a change and simulate both plans.
 
     Parameters
@@ -201,17 +202,17 @@ def whatif(scenario: Scenario, *, add_officers: int = 0,
         The scenario as it is.
     add_officers, threat, close_sites, events
         The changes (see `apply_changes`).
-    attacker
-        Attacker model of the planner (`citywatch.plan.make_plan`); ``"mixture"`` is
-        fast and exact for the prior-weighted attacker. The simulated attackers
-        best-respond by type to each plan's coverage.
+    options
+        How both plans are solved (`citywatch.options.PlanOptions`); the default is
+        ``PlanOptions()``, so "before" is the default plan (``citywatch plan``).
     n, seed
         Attacks simulated per plan, and the seed (both plans use the same streams:
         common random numbers sharpen the comparison).
-    arv
-        How each plan places its ARVs (`citywatch.plan.make_plan`); ``"joint"`` by
-        default, so the added officers' vehicles are placed where they help most.
+    before
+        The plan as it is, if already solved or stored (it must be `scenario`'s plan
+        under `options`); otherwise it is solved here.
     """
+    opts = PlanOptions() if options is None else options
     changes = []
     if add_officers:
         changes.append(f"{add_officers:+d} armed officers")
@@ -222,11 +223,9 @@ def whatif(scenario: Scenario, *, add_officers: int = 0,
     after_sc = apply_changes(scenario, add_officers=add_officers, threat=threat,
                              close_sites=close_sites, events=events)
     s = int(root_seed(seed).generate_state(1)[0])
-    before = evaluate(make_plan(scenario, attacker=attacker, time_limit=time_limit, arv=arv),
-                      n=n, seed=s, spread=spread)
-    after = evaluate(make_plan(after_sc, attacker=attacker, time_limit=time_limit, arv=arv),
-                     n=n, seed=s, spread=spread)
-    return WhatIf(tuple(changes), before, after)
+    plan_before = make_plan(scenario, opts) if before is None else before
+    return WhatIf(tuple(changes), evaluate(plan_before, n=n, seed=s, spread=spread),
+                  evaluate(make_plan(after_sc, opts), n=n, seed=s, spread=spread))
 
 
 @dataclass(frozen=True)
@@ -280,15 +279,15 @@ class CapacityCurve:
                 "marginal": self.marginal()}
 
 
-def capacity(scenario: Scenario, *, added: Sequence[int], attacker: str = "mixture",
-             arv: str = "greedy", n: int = 500_000, seed: Seed = None,
+def capacity(scenario: Scenario, *, added: Sequence[int], options: PlanOptions = QUICK,
+             n: int = 500_000, seed: Seed = None,
              spread: Spread = DEFAULT_SPREAD,
              progress: Callable[[int, int], None] | None = None,
              interruptible: bool = False) -> CapacityCurve:
     """Re-plan and simulate with each number of officers added (common random numbers).
 
-    ARVs are placed by `arv` (default the quick greedy placement: a curve re-plans
-    many times).
+    Each point is solved with `options` (default `citywatch.options.QUICK`: the
+    mixture attacker and greedy ARV posts, as a curve re-plans many times).
 
     With `interruptible`, Ctrl-C returns the points finished so far.
     """
@@ -297,7 +296,7 @@ def capacity(scenario: Scenario, *, added: Sequence[int], attacker: str = "mixtu
     try:
         for j, extra in enumerate(added):
             sc = apply_changes(scenario, add_officers=int(extra))
-            plan = make_plan(sc, attacker=attacker, arv=arv)
+            plan = make_plan(sc, options)
             r = simulate(plan, n=n, seed=s, spread=spread, people_share=False).overall
             points.append(CapacityPoint(
                 int(extra), sc.force.officers, sum(t.patrol_teams for t in plan.built.teams),

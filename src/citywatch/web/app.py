@@ -125,15 +125,17 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     app.state.hash_slots = HashSlots(settings.login_hash_concurrency)
     app.state.executor = pool
     app.state.finished_plans = services.EncodedCache()
+    app.state.plans = services.PlanCache()
     app.add_middleware(RequestGuard, state=app.state)
     with_retry(sessions, lambda s: seal(s, chain))
     if settings.builtin_london:
         services.ensure_london(sessions)
     if settings.jobs == "inline":
-        services.resume_jobs(sessions, pool.submit)
+        services.resume_jobs(sessions, pool.submit, app.state.plans)
     elif settings.jobs == "elected":
         lock = key_file(settings).with_suffix(".jobs.lock")
-        runner = JobRunner(lock, sessions, app.state.read_sessions, pool.submit)
+        runner = JobRunner(lock, sessions, app.state.read_sessions, pool.submit,
+                           cache=app.state.plans)
     app.state.job_runner = runner
 
     for router in (auth.router, users.router, scenarios.router, plans.router,

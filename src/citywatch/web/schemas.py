@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from citywatch.options import PlanOptions, SolveLimits
+
 MARKING = "OFFICIAL-SENSITIVE"
 Threat = Literal["LOW", "MODERATE", "SUBSTANTIAL", "SEVERE", "CRITICAL"]
 Role = Literal["viewer", "planner", "approver", "auditor", "admin"]
@@ -135,12 +137,26 @@ class ScenarioDetailOut(ScenarioOut):
 
 # --- plans --------------------------------------------------------------------------
 class PlanIn(_In):
+    """A plan to solve; the defaults are ``PlanOptions()``, the default of ``citywatch plan``."""
+
     scenario_id: int = Field(ge=1, le=2**31 - 1)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    attacker: Literal["mixture", "bayesian"] = "mixture"
-    arv: Literal["greedy", "sequential", "joint"] = "greedy"
-    time_limit: float = Field(default=10.0, ge=1.0, le=60.0)
+    attacker: Literal["auto", "bayesian", "mixture", "qr"] = "auto"
+    arv: Literal["joint", "sequential", "greedy"] = "joint"
+    lam: float | None = Field(default=None, ge=0, le=1e6,
+                              description="Quantal-response rationality (attacker qr).")
+    arv_evaluations: int = Field(default=5_000, ge=1, le=100_000,
+                                 description="Work limit of the joint ARV search.")
+    time_limit: float = Field(default=300.0, ge=1.0, le=600.0,
+                              description="Wall-clock safety net per solve, seconds.")
     seed: int | None = Seed
+
+    def options(self) -> PlanOptions:
+        """The `PlanOptions` these fields describe."""
+        return PlanOptions(attacker=self.attacker, arv=self.arv, lam=self.lam,
+                           limits=SolveLimits(arv_evaluations=self.arv_evaluations,
+                                              time_limit=self.time_limit,
+                                              arv_time_limit=self.time_limit))
 
 
 class ApprovalIn(_In):
@@ -216,7 +232,7 @@ class WhatIfIn(_In):
     n: int = Field(default=20_000, ge=100, le=1_000_000,
                    description="Attacks simulated per plan (at most the server's limit).")
     seed: int | None = Seed
-    arv: Literal["greedy", "sequential", "joint"] = "greedy"
+    arv: Literal["joint", "sequential", "greedy"] = "joint"
 
 
 class WhatIfOut(BaseModel):

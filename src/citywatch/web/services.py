@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from citywatch.errors import ScenarioError
 from citywatch.model.io import load_scenario, save_scenario
 from citywatch.model.scenario import Scenario
+from citywatch.options import PlanOptions
 from citywatch.plan import Plan, make_plan
 from citywatch.store.audit import append_audit
 from citywatch.store.models import (
@@ -29,9 +30,9 @@ from citywatch.store.models import (
     ScenarioVersion,
 )
 
-__all__ = ["MAX_ARCHIVE_BYTES", "EncodedCache", "add_version", "archive_folder", "create_scenario",
-           "ensure_london", "load_version", "new_seed", "plan_object", "run_plan_job",
-           "run_roster", "scenario_params", "unpack_archive"]
+__all__ = ["MAX_ARCHIVE_BYTES", "EncodedCache", "PlanCache", "add_version", "archive_folder",
+           "create_scenario", "ensure_london", "load_version", "new_seed", "plan_object",
+           "plan_options", "run_plan_job", "run_roster", "scenario_params", "unpack_archive"]
 
 MAX_ARCHIVE_BYTES = 20_000_000
 _ALLOWED_SUFFIXES = {".toml", ".csv", ".geojson", ".json", ".md", ".txt"}
@@ -232,29 +233,56 @@ class EncodedCache:
 
 
 # --- plans --------------------------------------------------------------------------
-_plans: OrderedDict[int, Plan] = OrderedDict()
-_plans_lock = threading.Lock()
+class PlanCache:
+    """Solved plans of one app by plan id (``app.state.plans``; ids are per database).
+
+    A small thread-safe LRU. A miss loads the plan stored with the record
+    (`Plan.from_dict` of its ``result``): a stored plan is never solved again.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._data: OrderedDict[int, Plan] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, plan_id: int) -> Plan | None:
+        """The cached plan, if any."""
+        with self._lock:
+            plan = self._data.get(plan_id)
+            if plan is not None:
+                self._data.move_to_end(plan_id)
+            return plan
+
+    def put(self, plan_id: int, plan: Plan) -> None:
+        """Remember `plan` under `plan_id`, evicting the least recently used."""
+        with self._lock:
+            self._data[plan_id] = plan
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
 
 
-def _remember(plan_id: int, plan: Plan) -> None:
-    with _plans_lock:
-        _plans[plan_id] = plan
-        while len(_plans) > 8:
-            _plans.popitem(last=False)
+def plan_options(params: dict[str, Any]) -> PlanOptions:
+    """The `PlanOptions` stored in a plan record's parameters."""
+    return PlanOptions.from_dict(params.get("options"))
 
 
-def _solve(scenario: Scenario, params: dict[str, Any]) -> Plan:
-    return make_plan(scenario, attacker=params["attacker"], arv=params["arv"],
-                     time_limit=params["time_limit"], arv_time_limit=params["time_limit"])
+def plan_object(rec: PlanRecord, cache: PlanCache) -> Plan:
+    """The plan of a finished record: from `cache`, else loaded from its stored result.
 
-
-def plan_object(rec: PlanRecord) -> Plan:
-    """The solved plan of a stored record (re-solved from its parameters if not in memory)."""
-    with _plans_lock:
-        if rec.id in _plans:
-            return _plans[rec.id]
-    plan = _solve(load_version(rec.scenario_version), rec.parameters)
-    _remember(rec.id, plan)
+    Raises
+    ------
+    ScenarioError
+        If the record has no stored plan (not finished) or one this version cannot read.
+    """
+    plan = cache.get(rec.id)
+    if plan is not None:
+        return plan
+    if rec.result is None:
+        msg = f"`plan_id`: plan {rec.id} has no stored result ({rec.status})"
+        raise ScenarioError(msg)
+    plan = Plan.from_dict(rec.result, load_version(rec.scenario_version),
+                          source=f"plan {rec.id}")
+    cache.put(rec.id, plan)
     return plan
 
 
@@ -267,8 +295,13 @@ def _set(sessions: sessionmaker[Session], plan_id: int, **values: Any) -> None:
         session.commit()
 
 
-def run_plan_job(sessions: sessionmaker[Session], plan_id: int) -> None:
-    """Solve a queued plan, recording progress, and store the result and an audit record."""
+def run_plan_job(sessions: sessionmaker[Session], plan_id: int,
+                 cache: PlanCache | None = None) -> None:
+    """Solve a queued plan, recording progress, and store the result and an audit record.
+
+    The plan is solved with the `PlanOptions` in the record's parameters and the
+    record's seed; the stored result is `Plan.to_dict` (what `plan_object` loads).
+    """
     try:
         _set(sessions, plan_id, status="running", stage="loading scenario", progress=0.1)
         with sessions() as session:
@@ -276,10 +309,12 @@ def run_plan_job(sessions: sessionmaker[Session], plan_id: int) -> None:
             assert rec is not None
             scenario = load_version(rec.scenario_version)
             params = dict(rec.parameters)
+            seed = rec.seed
             user = rec.created_by
         _set(sessions, plan_id, stage="solving", progress=0.3)
-        plan = _solve(scenario, params)
-        _remember(plan_id, plan)
+        plan = make_plan(scenario, plan_options(params), seed=seed)
+        if cache is not None:
+            cache.put(plan_id, plan)
         data = plan.to_dict()
         eq = plan.equilibrium
         gap = float(eq.gap) if np.isfinite(eq.gap) else None
@@ -305,7 +340,8 @@ def run_plan_job(sessions: sessionmaker[Session], plan_id: int) -> None:
                 session.commit()
 
 
-def resume_jobs(sessions: sessionmaker[Session], submit: Any) -> list[int]:
+def resume_jobs(sessions: sessionmaker[Session], submit: Any,
+                cache: PlanCache | None = None) -> list[int]:
     """Queue again the plans a previous process left queued or running (after a crash)."""
     with sessions() as session:
         ids = list(session.execute(select(PlanRecord.id).where(
@@ -317,26 +353,19 @@ def resume_jobs(sessions: sessionmaker[Session], submit: Any) -> list[int]:
             append_audit(session, actor="system", action="plan.resume", target=f"plan/{pid}")
         session.commit()
     for pid in ids:
-        submit(run_plan_job, sessions, pid)
+        submit(run_plan_job, sessions, pid, cache)
     return ids
 
 
 # --- rosters ------------------------------------------------------------------------
-def run_roster(rec: PlanRecord, *, days: int, start: date | None, seed: int
-               ) -> tuple[list[dict[str, Any]], bytes, str]:
-    """Sample and export a roster from a stored plan's coverage: (missions, zip, start)."""
-    from citywatch.model.payoffs import build_game
+def run_roster(rec: PlanRecord, *, days: int, start: date | None, seed: int,
+               cache: PlanCache) -> tuple[list[dict[str, Any]], bytes, str]:
+    """Sample and export a roster from a stored plan: (missions, zip, start)."""
     from citywatch.schedule.export import export_roster, mission_rows
-    from citywatch.schedule.roster import make_roster
+    from citywatch.schedule.roster import roster_from_plan
 
-    assert rec.result is not None
-    scenario = load_version(rec.scenario_version)
-    coverage = np.array([row["coverage"] for row in rec.result["coverage"]])
-    index = {s.id: j for j, s in enumerate(scenario.standby)}
-    posts = [[index[p] for p in rec.result["arv_posts"][slot]] for slot in scenario.slot_names]
-    built = build_game(scenario, arv_posts=posts)
-    roster = make_roster(scenario, coverage, days=days, start=start, seed=seed,
-                         budgets=built.game.resources, game=built.game)
+    plan = plan_object(rec, cache)
+    roster = roster_from_plan(plan, days=days, start=start, seed=seed)
     formats = ["csv", "html"]
     try:
         import icalendar  # noqa: F401
@@ -358,8 +387,9 @@ def next_version(session: Session, scenario_id: int) -> int:
 
 
 def roster_row(rec: PlanRecord, *, days: int, start: date | None, seed: int,
-               user: str) -> RosterRecord:
+               user: str, cache: PlanCache) -> RosterRecord:
     """A roster record for `rec` (not yet added to a session)."""
-    missions, archive, start_iso = run_roster(rec, days=days, start=start, seed=seed)
+    missions, archive, start_iso = run_roster(rec, days=days, start=start, seed=seed,
+                                              cache=cache)
     return RosterRecord(plan_id=rec.id, seed=seed, days=days, start=start_iso,
                         missions=missions, archive=archive, created_by=user)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from citywatch.games._highs import build_highs, run_highs
+from citywatch._highs import build_highs, run_highs
 from citywatch.games.schedules.game import ScheduleGame
 from citywatch.model.game import SecurityGame
 

@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from citywatch._highs import build_highs, run_highs
 from citywatch.errors import InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
 from citywatch.games.schedules._pricing import (
     _PRICE_TOL,
     _LimitReached,

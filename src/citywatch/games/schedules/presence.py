@@ -61,8 +61,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from citywatch._highs import build_highs, run_highs
 from citywatch.errors import GameError, InfeasibleError, SolverError
-from citywatch.games._highs import build_highs, run_highs
 from citywatch.games.equilibrium import best_responses
 from citywatch.games.schedules.game import ScheduleEquilibrium
 from citywatch.model.game import SecurityGame
@@ -433,7 +433,12 @@ class _Pool:
             start[warm] = 1.0
             h.setSolution(n_s, np.arange(n_s, dtype=np.int32), start)
         t0 = time.perf_counter()
-        res = run_highs(h, what="beat pricing MILP")
+        try:
+            res = run_highs(h, what="beat pricing MILP")
+        except SolverError:
+            if time.perf_counter() >= self.deadline - 1e-3:
+                raise _LimitReached from None
+            raise
         self.milp_seconds += time.perf_counter() - t0
         self.milps += 1
         if not res.optimal:
@@ -545,7 +550,12 @@ class _Master:
         if left <= 0:
             raise _LimitReached
         self.h.setOptionValue("time_limit", math.inf if math.isinf(left) else left)
-        res = run_highs(self.h, what="beat master LP")
+        try:
+            res = run_highs(self.h, what="beat master LP")
+        except SolverError:
+            if time.perf_counter() >= deadline - 1e-3:
+                raise _LimitReached from None
+            raise
         if not res.optimal:
             raise _LimitReached
         self.last_slack = float(res.x[self.slack]) if self.slack >= 0 else 0.0
@@ -733,8 +743,7 @@ def _replace_gap(eq: ScheduleEquilibrium, gap: float, rel_gap: float) -> Schedul
 
 
 def solve_presence_bayesian(pgame: PresenceGame, *, time_limit: float | None = None,
-                            rel_gap: float = 1e-3,
-                            start_strategies: Sequence[FloatArray] = ()) -> PresenceSolution:
+                            rel_gap: float = 1e-3) -> PresenceSolution:
     """Bayesian presence game: the best of several candidate strategies, with a proven gap.
 
     Candidates: the mixture attacker's SSE, each type's minimax and the prior-weighted
@@ -747,6 +756,8 @@ def solve_presence_bayesian(pgame: PresenceGame, *, time_limit: float | None = N
     deadline = math.inf if time_limit is None else start + time_limit
     pool = _Pool(pgame, deadline)
     mix = game.mixture()
+    # On the time limit the candidates found so far are compared; the bound then needs
+    # every type's SSE bound, else it is reported as infinite.
     pool.seed([mix.attacker_uncovered[0] - mix.attacker_covered[0], np.ones(game.n_targets)])
     stats: dict[str, float] = {}
     candidates: list[FloatArray] = []
@@ -768,12 +779,13 @@ def solve_presence_bayesian(pgame: PresenceGame, *, time_limit: float | None = N
             msg = "Bayesian beat solver reached its time limit before any strategy"
             raise SolverError(msg) from None
     best_x, best_value = candidates[0], -math.inf
-    for x in candidates:
+    for i, x in enumerate(candidates):
         padded = np.zeros(pool.size)
         padded[:x.size] = x
         _, value = best_responses(game, np.clip(pool.coverage(padded), 0.0, 1.0))
         if value > best_value:
             best_x, best_value = padded, value
+            stats["best candidate"] = i  # 0 mixture SSE, 2k+1 / 2k+2 type k SSE / minimax
     upper = (float(np.dot(game.priors, upper_k)) if len(upper_k) == game.n_types
              else math.inf)
     stats["pricing MILPs"] = pool.milps

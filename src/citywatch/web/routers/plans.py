@@ -91,7 +91,7 @@ def create_plan(body: PlanIn, request: Request, session: SessionDep,
                                  f"(at most {settings.max_queued_plans}): wait for them")
     scenario = get_scenario_record(session, body.scenario_id)
     v = _version(scenario, body.version)
-    params = body.model_dump(exclude={"scenario_id", "version", "seed"})
+    params = {"options": body.options().to_dict()}
     rec = PlanRecord(scenario_version_id=v.id, parameters=params,
                      seed=services.new_seed() if body.seed is None else body.seed,
                      status="queued", stage="queued", progress=0.0, created_by=who.name)
@@ -101,7 +101,8 @@ def create_plan(body: PlanIn, request: Request, session: SessionDep,
           detail={"scenario": scenario.name, "version": v.version, **params})
     session.commit()
     if settings.jobs == "inline":  # else the elected runner process picks it up
-        executor.submit(services.run_plan_job, request.app.state.sessions, rec.id)
+        executor.submit(services.run_plan_job, request.app.state.sessions, rec.id,
+                        request.app.state.plans)
     return plan_out(rec, who)
 
 
@@ -201,7 +202,7 @@ def simulate_plan(plan_id: Id, body: SimulationIn, request: Request,
         raise HTTPException(409, f"plan_id: plan {plan_id} is {rec.status}, not done")
     seed = rec.seed if body.seed is None else body.seed
     release(session, rec)
-    plan = executor.submit(services.plan_object, rec).result()
+    plan = executor.submit(services.plan_object, rec, request.app.state.plans).result()
     result = executor.submit(simulate, plan, n=body.n, seed=seed).result()
     audit(session, request, who.name, "plan.simulate", f"plan/{plan_id}",
           detail={"n": body.n})

@@ -75,7 +75,8 @@ def generate(plan_id: Id, body: RosterIn, request: Request,
         raise HTTPException(409, f"plan_id: plan {plan_id} is {rec.status}, not done")
     seed = services.new_seed() if body.seed is None else body.seed
     release(session, rec)
-    row = executor.submit(services.roster_row, rec, days=body.days, start=body.start,
+    row = executor.submit(services.roster_row, rec, cache=request.app.state.plans,
+                          days=body.days, start=body.start,
                           seed=seed, user=who.name).result()
     session.add(row)
     session.flush()

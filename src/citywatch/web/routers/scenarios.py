@@ -210,9 +210,11 @@ def what_if(scenario_id: Id, body: WhatIfIn, request: Request, session: SessionD
     sc = services.load_version(v)
     seed = services.new_seed() if body.seed is None else body.seed
     session.commit()  # no write lock held while re-planning (SQLite)
+    from citywatch.options import PlanOptions
+
     result = executor.submit(whatif, sc, add_officers=body.add_officers,
-                             threat=body.threat_level, n=body.n, seed=seed, arv=body.arv,
-                             time_limit=10.0).result()
+                             threat=body.threat_level, n=body.n, seed=seed,
+                             options=PlanOptions(arv=body.arv)).result()
     audit(session, request, who.name, "whatif", f"scenario/{rec.id}",
           detail={"version": v.version, "add_officers": body.add_officers,
                   "threat_level": body.threat_level, "n": body.n})

@@ -1,4 +1,16 @@
-"""Small HiGHS helpers shared by the LP and MILP game solvers: build, run, check, extract."""
+"""Small HiGHS helpers shared by every LP and MILP solver (games/, response/): build, run
+with honoured limits, check, extract.
+
+Limits come in two kinds. Work limits (`node_limit`: branch-and-bound nodes;
+`iteration_limit`: simplex iterations of an LP) stop HiGHS at the same point on every
+machine and under any load, so a result that hits one is still deterministic (HiGHS's
+root node of a MIP is not bounded by either; solvers that need a deterministic bound on
+all their work count their own, like the Bayesian branch and bound). `time_limit` is a wall-clock safety net, and it is
+honoured: HiGHS's own ``time_limit`` option is set, presolve probing (which checks the
+clock too rarely: a 20 s limit once ran 84 s inside it on a loaded machine) is switched
+off for MIPs, and a callback on HiGHS's simplex, IPM and MIP interrupt hooks stops the run
+as soon as the deadline passes.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +25,18 @@ import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
 
-__all__ = ["HighsResult", "build_highs", "run_highs", "solve_highs"]
+__all__ = ["HighsResult", "build_highs", "run_highs", "set_limits", "solve_highs"]
 
 FloatArray = npt.NDArray[np.float64]
 
 _STATUS = highspy.HighsModelStatus
 _FEASIBLE = highspy.SolutionStatus.kSolutionStatusFeasible
+# HiGHS presolve rule bit of probing, which checks the clock too rarely to honour limits.
+_PROBING_OFF = 1 << 15
+_NO_LIMIT = 2147483647
+# Which limit a stopped run hit, by HiGHS model status.
+_LIMIT_OF = {_STATUS.kTimeLimit: "time", _STATUS.kInterrupt: "time",
+             _STATUS.kIterationLimit: "iterations", _STATUS.kSolutionLimit: "nodes"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +66,13 @@ class HighsResult:
         HiGHS's model status, as text.
     seconds
         Wall-clock time of the run.
+    limit
+        The limit that stopped the run: ``"time"``, ``"nodes"``, ``"iterations"``, or
+        ``None`` if none did.
+    nodes
+        Branch-and-bound nodes explored (0 for an LP).
+    iterations
+        Simplex iterations of an LP (0 for a MIP).
     """
 
     x: FloatArray
@@ -61,6 +86,9 @@ class HighsResult:
     optimal: bool
     status: str
     seconds: float
+    limit: str | None = None
+    nodes: int = 0
+    iterations: int = 0
 
 
 def build_highs(
@@ -75,6 +103,8 @@ def build_highs(
     maximize: bool = False,
     offset: float = 0.0,
     time_limit: float | None = None,
+    node_limit: int | None = None,
+    iteration_limit: int | None = None,
     mip_rel_gap: float | None = None,
     threads: int | None = None,
 ) -> highspy.Highs:
@@ -82,9 +112,9 @@ def build_highs(
     ``row_lower <= matrix @ x <= row_upper`` and ``col_lower <= x <= col_upper``.
 
     Bounds take ``±inf`` (``math.inf``) for "none"; scalars broadcast. `integrality`
-    marks integer columns (nonzero = integer), which makes the model a MILP. Returns
-    the :class:`highspy.Highs` object so callers can change costs or bounds and
-    re-run it warm (see :func:`run_highs`).
+    marks integer columns (nonzero = integer), which makes the model a MILP. The limits
+    are those of :func:`set_limits`. Returns the :class:`highspy.Highs` object so callers
+    can change costs, bounds or limits and re-run it warm (see :func:`run_highs`).
     """
     a = sp.csc_array(matrix, dtype=np.float64)
     n_rows, n_cols = a.shape
@@ -115,11 +145,10 @@ def build_highs(
                            for k in kinds]
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.silent()
-    if time_limit is not None:
-        if not time_limit > 0:
-            msg = f"`time_limit` must be > 0 seconds, got {time_limit}"
-            raise GameError(msg)
-        h.setOptionValue("time_limit", float(time_limit))
+    if integrality is not None and np.any(kinds):
+        h.setOptionValue("presolve_rule_off", _PROBING_OFF)
+    set_limits(h, time_limit=time_limit, node_limit=node_limit,
+               iteration_limit=iteration_limit)
     if mip_rel_gap is not None:
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     if threads is not None:
@@ -131,17 +160,78 @@ def build_highs(
     return h
 
 
-def run_highs(h: highspy.Highs, *, what: str = "model") -> HighsResult:
-    """Run `h` and check its status; return the solution or raise.
+def set_limits(h: highspy.Highs, *, time_limit: float | None = None,
+               node_limit: int | None = None, iteration_limit: int | None = None) -> None:
+    """Set (or, with ``None``, clear) the limits of the next :func:`run_highs` of `h`.
 
-    Optimal gives ``optimal=True``. A time limit with a primal-feasible solution gives
-    ``optimal=False`` and the proven gap (``inf`` for an LP, which proves no bound
-    until it finishes). Infeasible raises :class:`InfeasibleError`; anything else, or a
-    time limit with nothing feasible, raises :class:`SolverError`. `what` names the
-    model in messages.
+    Parameters
+    ----------
+    time_limit
+        Wall-clock seconds for each run, a safety net honoured to within HiGHS's polling
+        interval (also for warm re-runs of the same model).
+    node_limit
+        Branch-and-bound nodes (HiGHS ``mip_max_nodes``): a deterministic work limit.
+    iteration_limit
+        Simplex iterations of an LP (HiGHS ``simplex_iteration_limit``; HiGHS applies it
+        to LPs, not to the LPs inside a MIP solve): a deterministic work limit.
+
+    Raises
+    ------
+    GameError
+        If a limit is not positive.
+    """
+    if time_limit is not None and not time_limit > 0:
+        msg = f"`time_limit` must be > 0 seconds, got {time_limit}"
+        raise GameError(msg)
+    for name, value in (("node_limit", node_limit), ("iteration_limit", iteration_limit)):
+        if value is not None and (int(value) != value or value < 0):
+            msg = f"`{name}` must be a whole number >= 0, got {value}"
+            raise GameError(msg)
+    h.setOptionValue("time_limit", math.inf if time_limit is None else float(time_limit))
+    h.setOptionValue("mip_max_nodes", _NO_LIMIT if node_limit is None else int(node_limit))
+    h.setOptionValue("simplex_iteration_limit",
+                     _NO_LIMIT if iteration_limit is None else int(iteration_limit))
+
+
+class _Watch:
+    """HiGHS interrupt callback: stop the run once the deadline has passed."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.fired = False
+
+    def __call__(self, event: highspy.cb.HighsCallbackEvent) -> None:
+        if time.perf_counter() >= self.deadline:
+            self.fired = True
+            event.interrupt()
+
+
+def run_highs(h: highspy.Highs, *, what: str = "model") -> HighsResult:
+    """Run `h` within its limits (:func:`set_limits`) and check its status.
+
+    Optimal gives ``optimal=True``. A limit with a primal-feasible solution gives
+    ``optimal=False``, the limit in ``limit`` and the proven gap (``inf`` for an LP,
+    which proves no bound until it finishes). Infeasible raises
+    :class:`InfeasibleError`; anything else, or a limit with nothing feasible, raises
+    :class:`SolverError`. `what` names the model in messages.
     """
     start = time.perf_counter()
-    h.run()
+    time_limit = float(h.getOptionValue("time_limit")[1])
+    watch = None
+    if math.isfinite(time_limit):
+        # HiGHS compares its option with the object's run time summed over every run, so
+        # a warm re-run of a model would start out of time: shift it by the time spent.
+        h.setOptionValue("time_limit", float(h.getRunTime()) + time_limit)
+        watch = _Watch(start + time_limit)
+        for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+            hook.subscribe(watch)
+    try:
+        h.run()
+    finally:
+        if watch is not None:
+            h.setOptionValue("time_limit", time_limit)
+            for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+                hook.unsubscribe(watch)
     seconds = time.perf_counter() - start
     status = h.getModelStatus()
     if status == _STATUS.kInfeasible:
@@ -156,6 +246,7 @@ def run_highs(h: highspy.Highs, *, what: str = "model") -> HighsResult:
         msg = (f"HiGHS did not solve the {what}: status {h.modelStatusToString(status)!r}, "
                f"primal solution status {info.primal_solution_status}")
         raise SolverError(msg)
+    limit = None if optimal else _LIMIT_OF.get(status)
     sol = h.getSolution()
     objective = float(info.objective_function_value)
     maximize = h.getObjectiveSense()[1] == highspy.ObjSense.kMaximize
@@ -181,6 +272,9 @@ def run_highs(h: highspy.Highs, *, what: str = "model") -> HighsResult:
         optimal=optimal,
         status=h.modelStatusToString(status),
         seconds=seconds,
+        limit=limit,
+        nodes=max(0, int(info.mip_node_count)),
+        iterations=0 if is_mip else int(info.simplex_iteration_count),
     )
 
 
@@ -196,6 +290,8 @@ def solve_highs(
     maximize: bool = False,
     offset: float = 0.0,
     time_limit: float | None = None,
+    node_limit: int | None = None,
+    iteration_limit: int | None = None,
     mip_rel_gap: float | None = None,
     threads: int | None = None,
     what: str = "model",
@@ -203,7 +299,8 @@ def solve_highs(
     """Build and run a model in one call; see :func:`build_highs` and :func:`run_highs`."""
     h = build_highs(cost, matrix, row_lower, row_upper, col_lower=col_lower,
                     col_upper=col_upper, integrality=integrality, maximize=maximize,
-                    offset=offset, time_limit=time_limit, mip_rel_gap=mip_rel_gap,
+                    offset=offset, time_limit=time_limit, node_limit=node_limit,
+                    iteration_limit=iteration_limit, mip_rel_gap=mip_rel_gap,
                     threads=threads)
     return run_highs(h, what=what)
 
