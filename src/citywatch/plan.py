@@ -369,6 +369,9 @@ class Plan:
             "summary": self.summary(),
             "arv_plan": self.arv_plan,
             "response_standards": [str(x) for x in self.response_standards],
+            "protection": [{"site": p.site_id, "force": p.force, "officers": p.officers,
+                            "slots": list(p.slots) or list(sc.slot_names), "unit": p.unit}
+                           for p in sc.protection],
             "response_report": self.response_report(),
             "policy": None if self.policy is None else {
                 "unconstrained_solver_utility": self.policy.unconstrained_utility,
@@ -618,8 +621,12 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
         if unused > 1e-6 * max(1.0, float(game.resources.sum())) and not policy_rows:
             from citywatch.games.leftover import fill_by_demand
 
-            filled = fill_by_demand(game, eq.coverage, eq.attacked,
-                                    demand=scenario.people().T.reshape(-1))
+            from citywatch.model.protection import armed_on_site
+
+            # no filler where armed officers are permanently on site
+            demand = np.where(armed_on_site(scenario).reshape(-1), 0.0,
+                              scenario.people().T.reshape(-1))
+            filled = fill_by_demand(game, eq.coverage, eq.attacked, demand=demand)
             filler = np.asarray(filled - eq.coverage)
             eq = dataclasses.replace(eq, coverage=filled)
             notes.append(f"{unused:.3g} team-slots the equilibrium does not need are filler: "
@@ -635,6 +642,18 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
             notes.append(f"The quantal-response solver was stopped by its wall-clock safety "
                          f"net ({lim.time_limit} s): the plan may differ on another machine.")
         notes.append(f"Planned against a quantal-response attacker (lambda={opts.lam}).")
+    if scenario.protection:
+        from citywatch.model.protection import armed_on_site
+
+        on = armed_on_site(scenario).reshape(-1)
+        freed = float(eq.coverage[on].sum())
+        if freed > 1e-9:
+            eq = dataclasses.replace(eq, coverage=np.where(on, 0.0, eq.coverage))
+            if filler is not None:
+                filler = np.where(on, 0.0, filler)
+            notes.append(f"{freed:.3g} team-slots the solver left on sites with armed "
+                         f"officers permanently on site were withdrawn (payoffs there do not "
+                         f"depend on patrols, so the guarantee is unchanged).")
     attacked, value = best_responses(game, eq.coverage)
     if model == "qr" and eq.attack_distribution is not None:
         notes.append(f"Against a fully rational attacker this coverage would cost "

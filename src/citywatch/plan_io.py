@@ -53,15 +53,19 @@ def write_plan(plan: Plan, folder: str | Path) -> list[Path]:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["site_id", "site_name", "slot", "coverage", "filler", "people",
-                "response_minutes"])
+                "response_minutes", "armed_on_site"])
     sc = plan.scenario
     people = sc.people()
     filler = np.zeros_like(plan.coverage) if plan.filler is None else plan.filler
+    from citywatch.model.protection import protection_officers
+
+    guards = protection_officers(sc)  # officers permanently on site (protection posts)
     for t, c in enumerate(plan.coverage):
         s, i = divmod(t, plan.built.n_sites)
         site = sc.sites[i]
         w.writerow([site.id, site.name, sc.slot_names[s], f"{c:.6f}", f"{filler[t]:.6f}",
-                    f"{people[i, s]:g}", f"{plan.built.response_minutes[s, i]:.2f}"])
+                    f"{people[i, s]:g}", f"{plan.built.response_minutes[s, i]:.2f}",
+                    f"{guards[s, i]:g}"])
     p = out / "coverage.csv"
     _atomic_write(p, buf.getvalue())
     written.append(p)

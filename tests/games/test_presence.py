@@ -146,3 +146,20 @@ def test_bad_games_are_named() -> None:
         two = SecurityGame(np.ones((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)),
                            np.ones((2, 2)), resources=[1, 1], groups=[0, 1])
         solve_presence(PresenceGame(two, sp.csr_array(np.eye(2) * 0.5), np.array([0, 1])))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_diversifying_keeps_the_guarantee_and_spreads_beats(seed: int) -> None:
+    pg = _game(seed + 20, teams=(2, 2), n_schedules=14)
+    plain = solve_presence(pg, diversify=False).equilibrium
+    mixed = solve_presence(pg).equilibrium
+    assert verify_presence_equilibrium(pg, mixed) == []
+    assert mixed.defender_utility >= plain.defender_utility - 1e-9
+
+    def largest_marginal(eq) -> float:  # type: ignore[no-untyped-def]
+        counts = np.zeros(pg.n_schedules)
+        for joint, p in zip(eq.joint_schedules, eq.probabilities, strict=True):
+            counts[list(joint)] += p
+        return float(counts.max())
+
+    assert largest_marginal(mixed) <= largest_marginal(plain) + 1e-7

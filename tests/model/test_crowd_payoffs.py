@@ -10,6 +10,7 @@ import pytest
 from citywatch.data import london
 from citywatch.games.origami import solve_origami
 from citywatch.model.payoffs import ScenarioGame, attacker_curves, build_game
+from citywatch.model.protection import armed_on_site
 from citywatch.model.scenario import Scenario
 
 
@@ -60,6 +61,9 @@ def test_footfall_moves_the_expected_loss(built: ScenarioGame) -> None:
 def test_busiest_sites_draw_coverage_in_the_morning_peak(built: ScenarioGame) -> None:
     sc = london()
     cov = solve_origami(built.game.mixture()).coverage.reshape(len(sc.slots), len(sc.sites))
+    # armed officers permanently on site (BTP at the termini, protection posts) are armed
+    # presence for certain (citywatch.model.protection)
+    cov = np.maximum(cov, armed_on_site(sc))
     s = sc.slot_index("08-12")
     ppl = sc.people()[:, s]
     top = np.argsort(-ppl)[:20]

@@ -69,6 +69,10 @@ def explain(
     posts, source = _plan_posts(sc, plan)
     ex = explain_site(sc, site, built=build_game(sc, arv_posts=posts))
     console.print(f"[dim]ARV posts: {source}.[/]")
+    if ex.protection:
+        console.print("[bold]Armed officers on site[/]: " + "; ".join(ex.protection)
+                      + f" — an attack there is met in {sc.payoffs.on_site_intervention_min:g}"
+                        " min, so patrols are not needed in those slots.")
     console.print(f"[bold]{ex.name}[/] ({ex.site_id}) — {ex.category} in {ex.zone}; "
                   f"hardening {ex.hardening:.2f}, symbolic value {ex.symbolic_value:g}")
     t = Table(title="Per slot (payoffs prior-weighted over the attack types)", show_edge=False)

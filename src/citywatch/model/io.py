@@ -10,6 +10,9 @@ A scenario folder holds::
     zones.csv          id, name, population_2021, lat, lon, area_km2, inner
                        (or zones.geojson: polygons with those properties; lat/lon optional)
     standby.csv        id, name, kind, lat, lon, zone_id, capacity
+    protection.csv     optional (``[tables] protection``): site_id, force (met, btp, colp,
+                       other), officers, slots (``;``-separated slot names, empty = all),
+                       unit, source: armed officers permanently on site
     threat_levels.toml optional; the posture table (default: the one shipped with CityWatch)
 
 Loading validates everything once and reports every problem together
@@ -47,6 +50,7 @@ from citywatch.model.scenario import (
     TravelModel,
     Zone,
 )
+from citywatch.model.protection import PROTECTION_FORCES, ProtectionPost, officers_needed
 from citywatch.model.standards import ResponseStandard, parse_standard
 from citywatch.model.threat import (
     PostureTable,
@@ -210,6 +214,25 @@ class _TablesIn(_Strict):
     sites: str = "sites.csv"
     zones: str = "zones.csv"
     standby: str = "standby.csv"
+    protection: str | None = None
+
+
+class _ProtectionRow(_Strict):
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+    site_id: str = Field(min_length=1)
+    force: str
+    officers: int = Field(ge=1)
+    slots: str = ""
+    unit: str = ""
+    source: str = "assumption"
+
+    @field_validator("force")
+    @classmethod
+    def _force(cls, v: str) -> str:
+        if v not in PROTECTION_FORCES:
+            msg = f"one of {', '.join(PROTECTION_FORCES)}"
+            raise ValueError(msg)
+        return v
 
 
 class _ScenarioIn(_Strict):
@@ -498,6 +521,16 @@ def load_scenario(path: str | Path) -> Scenario:
     zone_ids = {z.id for z in zones}
     sites = _load_sites(folder / spec.tables.sites, names, bounds, zone_ids, problems)
     standby = _load_standby(folder / spec.tables.standby, bounds, zone_ids, problems)
+    protection: tuple[ProtectionPost, ...] = ()
+    if spec.tables.protection is not None:
+        protection = _load_protection(folder / spec.tables.protection, names,
+                                      {s.id for s in sites}, problems)
+        need = officers_needed(protection, force, {s.name: s.hours for s in slots})
+        if need > force.committed_officers + 1e-9:
+            problems.append(Problem(spec.tables.protection, "officers",
+                                    round(need), f"Met protection posts needing at most "
+                                    f"`force.committed_officers` ({fs.committed_officers}) "
+                                    f"officers to staff around the rota"))
 
     if problems:
         raise ScenarioError(f"{len(problems)} problem(s) in scenario {str(folder)!r}", problems)
@@ -506,7 +539,7 @@ def load_scenario(path: str | Path) -> Scenario:
         slots=tuple(slots), sites=sites, zones=zones, standby=standby, attackers=attackers,
         force=force, threat_level=level, postures=postures, travel=travel,
         payoffs=PayoffParameters(**spec.payoffs.model_dump()),
-        response_standards=tuple(standards),
+        response_standards=tuple(standards), protection=protection,
     )
 
 
@@ -622,6 +655,33 @@ def _load_standby(path: Path, bounds: Bounds, zone_ids: set[str],
     return tuple(points)
 
 
+def _load_protection(path: Path, slot_names: list[str], site_ids: set[str],
+                     problems: list[Problem]) -> tuple[ProtectionPost, ...]:
+    rows = _read_csv(path, problems, ("site_id", "force", "officers"))
+    posts: list[ProtectionPost] = []
+    for i, raw in rows:
+        try:
+            p = _ProtectionRow.model_validate(raw)
+        except ValidationError as err:
+            problems.extend(_problems(err, path.name, row=i))
+            continue
+        slots = tuple(x.strip() for x in p.slots.split(";") if x.strip())
+        ok = True
+        if p.site_id not in site_ids:
+            problems.append(Problem(path.name, "site_id", p.site_id, "the id of a site", i))
+            ok = False
+        for name in slots:
+            if name not in slot_names:
+                problems.append(Problem(path.name, "slots", name,
+                                        f"slot names ({', '.join(slot_names)}) separated by ;",
+                                        i))
+                ok = False
+        if ok:
+            posts.append(ProtectionPost(p.site_id, p.force, p.officers, slots, p.unit,
+                                        p.source))
+    return tuple(posts)
+
+
 # -- writing ------------------------------------------------------------------------------
 
 def _toml_value(v: object) -> str:
@@ -668,6 +728,7 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
         'sites = "sites.csv"',
         'zones = "zones.csv"',
         'standby = "standby.csv"',
+        *(['protection = "protection.csv"'] if scenario.protection else []),
         "",
     ]
     for s in scenario.slots:
@@ -729,6 +790,10 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
     write("standby.csv", ["id", "name", "kind", "lat", "lon", "zone_id", "capacity"],
           ([p.id, p.name, p.kind, p.lat, p.lon, p.zone_id, p.capacity]
            for p in scenario.standby))
+    if scenario.protection:
+        write("protection.csv", ["site_id", "force", "officers", "slots", "unit", "source"],
+              ([p.site_id, p.force, p.officers, ";".join(p.slots), p.unit, p.source]
+               for p in scenario.protection))
     return out
 
 

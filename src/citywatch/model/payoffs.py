@@ -12,7 +12,10 @@ For attacker type θ at site *i* in slot *s* with ``P`` people present:
 * casualties ``K(T) = min(people_cap_θ · P, (P/P0)^β_θ · (initial_θ + rate_θ · T)) · f``,
   growing with the crowd and with the time to armed help
   (`citywatch.model.casualties`, calibrated on real attacks);
-* an armed team on site interdicts the attack before it causes harm with probability ``q_θ``.
+* an armed team on site interdicts the attack before it causes harm with probability ``q_θ``;
+* at a site with armed officers permanently on site in the slot (a protection post or a
+  partner force, `citywatch.model.protection`) the uncovered payoffs are the covered
+  ones and the response time is ``on_site_intervention_min``: covered for certain.
 
 Payoffs (symbolic value ``S_i``, realised as ``f · S_i``; defender weight ``w``;
 capture penalty ``C_θ``)::
@@ -40,6 +43,7 @@ from citywatch.geo.distance import straight_line_times
 from citywatch.model.casualties import CasualtyCurve, attacker_curve, curve_arrays
 from citywatch.model.force import SlotTeams, teams_per_slot
 from citywatch.model.game import SecurityGame
+from citywatch.model.protection import armed_on_site, protection_officers
 from citywatch.model.scenario import Scenario
 
 __all__ = [
@@ -258,6 +262,12 @@ def build_game(scenario: Scenario, *, arv_posts: Sequence[Sequence[int]] | None 
         du[k] = -(ku[k] + w * sym_k)
         ac[k] = (1.0 - q) * (kc[k] + sym_k) - q * a.capture_penalty
         au[k] = ku[k] + sym_k
+    if scenario.protection:
+        # armed officers permanently on site: covered for certain (model/protection.py)
+        guarded = armed_on_site(scenario)
+        response[guarded] = t_site
+        on = guarded.reshape(-1)
+        ku[:, on], du[:, on], au[:, on] = kc[:, on], dc[:, on], ac[:, on]
     resources = np.array([min(t.patrol_teams, n_sites) for t in teams], dtype=np.int64)
     idle = tuple(max(0, t.patrol_teams - n_sites) for t in teams)
     game = SecurityGame(
@@ -294,6 +304,8 @@ class SiteExplanation:
     defender_uncovered: tuple[float, ...]
     attacker_covered: tuple[float, ...]
     attacker_uncovered: tuple[float, ...]
+    armed_on_site: tuple[float, ...] = ()  # protection / partner-force officers, per slot
+    protection: tuple[str, ...] = ()       # who they are ("British Transport Police", ...)
 
 
 def explain_site(scenario: Scenario, site_id: str, *,
@@ -324,4 +336,8 @@ def explain_site(scenario: Scenario, site_id: str, *,
               for k in range(g.n_types)),
         mix(g.defender_covered), mix(g.defender_uncovered),
         mix(g.attacker_covered), mix(g.attacker_uncovered),
+        tuple(float(x) for x in protection_officers(scenario)[:, i]),
+        tuple(f"{p.unit or p.force} ({p.officers}"
+              + (f", {', '.join(p.slots)})" if p.slots else ", around the clock)")
+              for p in scenario.protection if p.site_id == site.id),
     )

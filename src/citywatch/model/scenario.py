@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from citywatch.errors import ScenarioError
 from citywatch.model.force import Force
+from citywatch.model.protection import ProtectionPost
 from citywatch.model.slots import TimeSlot
 from citywatch.model.standards import ResponseStandard
 from citywatch.model.threat import PostureTable, ThreatLevel, default_postures
@@ -186,6 +187,8 @@ class Scenario:
     #: Response standards every plan's ARV placement must meet (``[response]`` in
     #: scenario.toml; London ships ``15m@100%``); ``()`` for none.
     response_standards: tuple[ResponseStandard, ...] = ()
+    #: Armed officers permanently at sites (`citywatch.model.protection`).
+    protection: tuple[ProtectionPost, ...] = ()
 
     @property
     def slot_names(self) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from citywatch.model.payoffs import (
     expected_response_minutes,
     standby_travel_minutes,
 )
+from citywatch.model.protection import armed_on_site
 from citywatch.model.scenario import Scenario
 from citywatch.response._problem import CoverageProblem
 from citywatch.response.standards import ResponseStandard, meets, repair
@@ -165,6 +166,8 @@ class _Evaluator:
         self.sym_att = sum(p * sym * f for p, _, f in self.types)  # (sites,)
         self.sym_def = w * self.sym_att
         self.capacity = np.array([p.capacity for p in scenario.standby], dtype=np.int64)
+        self.guarded = armed_on_site(scenario)  # (slots, sites): covered for certain
+        self.on = self.guarded.reshape(-1)
         self._slot_cache: list[dict[tuple[int, ...], FloatArray]] = [{} for _ in range(n_slots)]
         self.evaluations = 0
 
@@ -181,13 +184,14 @@ class _Evaluator:
         if not self.standards:
             return True
         e = expected_response_minutes(self.travel[s], posts, busy_probability=self.busy)
-        return meets(self.delay + e, self.ppl[s], self.standards)
+        return meets(self.delay + e, self.ppl[s], self.standards, exempt=self.guarded[s])
 
     def repair(self, posts: Posts) -> Posts:
         """The placement nearest `posts` meeting the standards in every slot."""
         return tuple(repair(self.travel[s], p, self.ppl[s], self.capacity, self.standards,
                             busy_probability=self.busy, fixed_minutes=self.delay,
-                            site_ids=self.sc.site_ids, slot=self.sc.slot_names[s])
+                            exempt=self.guarded[s], site_ids=self.sc.site_ids,
+                            slot=self.sc.slot_names[s])
                      for s, p in enumerate(posts))
 
     def slot_harm(self, s: int, posts: tuple[int, ...]) -> FloatArray:
@@ -201,8 +205,8 @@ class _Evaluator:
     def game(self, posts: Posts) -> SecurityGame:
         h = np.concatenate([self.slot_harm(s, p) for s, p in enumerate(posts)])
         n_slots = len(posts)
-        au = h + np.tile(self.sym_att, n_slots)
-        du = -(h + np.tile(self.sym_def, n_slots))
+        au = np.where(self.on, self.ac, h + np.tile(self.sym_att, n_slots))
+        du = np.where(self.on, self.dc, -(h + np.tile(self.sym_def, n_slots)))
         return SecurityGame(self.dc, du, self.ac, au, resources=self.resources,
                             groups=self.groups)
 
@@ -257,15 +261,16 @@ class _Evaluator:
         h_hi = np.concatenate([self.harm(s, self.delay + hi[s]) for s in range(n_slots)])
         sa = np.tile(self.sym_att, n_slots)
         sd = np.tile(self.sym_def, n_slots)
-        lo_game = SecurityGame(self.dc, -(h_lo + sd), self.ac, h_lo + sa,
+        lo_game = SecurityGame(self.dc, np.where(self.on, self.dc, -(h_lo + sd)), self.ac,
+                               np.where(self.on, self.ac, h_lo + sa),
                                resources=self.resources, groups=self.groups)
         eq = solve_origami(lo_game)
         u_min = float(eq.attacker_utility[0])
         # the level u^- is the attacker utility in the lo game (attacked target)
 
         def value(h: FloatArray) -> FloatArray:
-            au = h + sa
-            du = -(h + sd)
+            au = np.where(self.on, self.ac, h + sa)
+            du = np.where(self.on, self.dc, -(h + sd))
             da = au - self.ac
             with np.errstate(divide="ignore", invalid="ignore"):
                 v = np.where(da > 1e-12, du + (au - u_min) * (self.dc - du) / da,
@@ -563,8 +568,10 @@ def meet_standards(scenario: Scenario, posts: Sequence[Sequence[int]],
     tm = scenario.travel
     people = scenario.people()
     caps = [p.capacity for p in scenario.standby]
+    guarded = armed_on_site(scenario)
     return tuple(repair(travel[s], p, people[:, s], caps, standards,
                         busy_probability=tm.arv_busy_probability,
                         fixed_minutes=tm.dispatch_delay_min + tm.engage_min,
+                        exempt=guarded[s],
                         site_ids=scenario.site_ids, slot=scenario.slot_names[s])
                  for s, p in enumerate(posts))

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from citywatch.errors import ScenarioError
 from citywatch.model.casualties import curve_arrays
 from citywatch.model.payoffs import ALL_BUSY_EXTRA_MIN, standby_travel_minutes
+from citywatch.model.protection import armed_on_site
 
 if TYPE_CHECKING:
     from citywatch.plan import Plan
@@ -297,7 +298,10 @@ class SimulationModel:
         return cls.from_arrays(
             attack_probability=attack_distribution(plan, targeting=targeting, lam=lam,
                                                    site=site, slot=slot),
-            coverage=np.asarray(plan.coverage).reshape(n_slots, n_sites),
+            # armed officers permanently on site (protection posts, partner forces)
+            # are there for certain (citywatch.model.protection)
+            coverage=np.maximum(np.asarray(plan.coverage).reshape(n_slots, n_sites),
+                                armed_on_site(sc)),
             vehicle_minutes=vehicles, busy_probability=tm.arv_busy_probability,
             dispatch_minutes=tm.dispatch_delay_min, engage_minutes=tm.engage_min,
             on_site_minutes=sc.payoffs.on_site_intervention_min,
@@ -307,7 +311,9 @@ class SimulationModel:
             hardening_effect=[x.hardening_effect for x in a],
             crowd_exponent=[x.crowd_exponent for x in a],
             reference_people=[x.reference_people for x in a], targets=[x.targets for x in a],
-            spread=spread, rosters=rosters,
+            spread=spread,
+            rosters=None if rosters is None else np.maximum(np.asarray(rosters),
+                                                            armed_on_site(sc)[None]),
             thresholds=thresholds, type_ids=[x.id for x in a], slot_names=sc.slot_names,
             site_ids=sc.site_ids)
 
