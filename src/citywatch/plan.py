@@ -39,6 +39,7 @@ from citywatch.options import (
     SolveLimits,
 )
 from citywatch.plan_io import load_plan, write_plan
+from citywatch.plausibility import check_plan
 
 __all__ = [
     "ARV_METHODS",
@@ -306,6 +307,11 @@ class Plan:
             lines.append(f"{filler:.1f} team-slots the equilibrium does not need are "
                          f"filler, placed by people present (they are not part of the "
                          f"deterrence and are not counted as most covered).")
+        posture = self.scenario.postures[self.scenario.threat_level]
+        rates = posture.loss_rates(self.expected_casualties_per_attack)
+        lines.append(f"At {self.scenario.threat_level.name} ({posture.attack_likelihood:g} "
+                     f"attacks a year expected) the expected casualties are "
+                     f"{rates['per_week']:.2f} a week, {rates['per_year']:.1f} a year.")
         return " ".join(lines)
 
     # ------------------------------------------------------------- serialisation
@@ -328,6 +334,10 @@ class Plan:
             "coverage": list(self.coverage_rows()),
             "expected_casualties_per_attack": self.expected_casualties_per_attack,
             "defender_utility": self.defender_utility,
+            **{f"expected_casualties_{k}": v for k, v in
+               posture.loss_rates(self.expected_casualties_per_attack).items()
+               if k != "per_attack"},
+            "plausibility": [f.to_dict() for f in check_plan(self)],
             "units": {
                 "expected_casualties_per_attack":
                     "people killed or injured per attack (casualties only), each attack "

@@ -88,3 +88,33 @@ def test_combined_and_targeted_attackers_in_a_scenario() -> None:
     k_t = b.casualties_uncovered[-1]
     assert k_t.max() <= 1.0 + 1e-9 and k_t.max() > 0.5
     assert b.casualties_uncovered[2].max() > 50 * k_t.max()
+
+
+def test_more_officers_lower_the_loss_per_attack(built: ScenarioGame) -> None:
+    """600 more officers buy a lower loss per attack: no covered target caps the game."""
+    base = -solve_origami(built.game.mixture()).defender_utility
+    more = -solve_origami(build_game(london().with_force(officers=3400)).game.mixture()
+                          ).defender_utility
+    assert more < 0.9 * base, (base, more)
+
+
+def test_adjacent_threat_levels_differ_per_attack() -> None:
+    losses = [-solve_origami(build_game(london().with_threat(level)).game.mixture()
+                             ).defender_utility
+              for level in ("LOW", "MODERATE", "SUBSTANTIAL", "SEVERE", "CRITICAL")]
+    assert all(hi < lo - 1.0 for lo, hi in zip(losses, losses[1:], strict=False)), losses
+
+
+def test_simulator_cells_match_the_payoff_curves(built: ScenarioGame) -> None:
+    """The simulator evaluates the same curve per cell as the payoffs (reach cap too)."""
+    from citywatch.plan import make_plan
+    from citywatch.sim.model import SimulationModel
+
+    sc = london()
+    plan = make_plan(sc, attacker="mixture", arv="greedy")
+    m = SimulationModel.from_plan(plan)
+    for k, curve in enumerate(attacker_curves(sc)):
+        t = np.full(curve.cap.size, 6.0)
+        sim = np.minimum(m.casualty_cap[k].reshape(-1),
+                         m.casualty_initial[k].reshape(-1) + m.casualty_rate[k].reshape(-1) * t)
+        assert np.allclose(sim, curve(t)), sc.attackers[k].id

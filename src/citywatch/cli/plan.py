@@ -171,6 +171,10 @@ def plan(
                   f"{p.defender_utility:.2f} casualty-equivalents. The attacker is "
                   f"indifferent between {len(indiff)} (site, slot) targets: {shown}{more}.")
     console.print(p.summary())
+    from citywatch.plausibility import check_plan
+
+    for finding in check_plan(p):
+        console.print(f"[yellow]Check:[/] {finding.text}")
     if p.policy is not None:
         pol = p.policy
         console.print(f"Policy cost: {pol.total_cost:.3g} casualty-equivalents per attack "

@@ -89,11 +89,14 @@ def _overlap_hours(start: float, length: float, slot_start: float, slot_hours: f
 
 def officers_on_duty(force: Force, slots: Sequence[TimeSlot], *,
                      deployed_share: float = 1.0,
-                     shift_extension_hours: float = 0.0) -> list[float]:
+                     shift_extension_hours: float = 0.0,
+                     released_share: float = 0.0) -> list[float]:
     """Average number of street officers on duty during each slot.
 
-    ``pool = (officers − committed) × (1 − abstraction_rate) × deployed_share``
-    officers can be rostered. Each works ``weekly_hours / shift_hours`` shifts a week,
+    ``pool = (officers − committed × (1 − released_share)) × (1 − abstraction_rate)
+    × deployed_share`` officers can be rostered, ``released_share`` being the share of
+    the committed (protection) officers whom military guards release to patrol
+    (Operation Temperer at CRITICAL). Each works ``weekly_hours / shift_hours`` shifts a week,
     so ``pool × weekly_hours / shift_hours / 7`` of them work on a given day, split over
     the shifts by ``share``; a shift lasts ``shift_hours + shift_extension_hours``
     (extensions add hours, not working days). The officers on duty in a slot are
@@ -110,7 +113,11 @@ def officers_on_duty(force: Force, slots: Sequence[TimeSlot], *,
     >>> [round(x, 1) for x in officers_on_duty(f, slots)]
     [750.0, 750.0, 0.0, 0.0, 0.0, 0.0]
     """
-    pool = force.street_officers * (1.0 - force.abstraction_rate) * deployed_share
+    if not 0.0 <= released_share <= 1.0:
+        msg = f"`released_share` must lie in [0, 1], got {released_share}"
+        raise ValueError(msg)
+    street = force.street_officers + force.committed_officers * released_share
+    pool = street * (1.0 - force.abstraction_rate) * deployed_share
     working_per_day = pool * force.weekly_hours / force.shift_hours / 7.0
     length = force.shift_hours + shift_extension_hours
     on_duty = []
@@ -159,8 +166,9 @@ def teams_per_slot(force: Force, slots: Sequence[TimeSlot], *,
         raise ScenarioError(msg)
     share = 1.0 if posture is None else posture.deployed_share
     extension = 0.0 if posture is None else posture.shift_extension_hours
+    released = 0.0 if posture is None else posture.committed_released_share
     on_duty = officers_on_duty(force, slots, deployed_share=share,
-                               shift_extension_hours=extension)
+                               shift_extension_hours=extension, released_share=released)
     result = []
     for slot, officers in zip(slots, on_duty, strict=True):
         arv = math.floor(officers * force.arv_share / force.arv_crew_size + 1e-9)

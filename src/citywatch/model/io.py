@@ -804,5 +804,10 @@ def _write_postures(table: PostureTable, path: Path) -> None:
         lines += [f"[{p.level.name}]", f"meaning = {_toml_value(p.level.meaning)}",
                   f"attack_likelihood = {p.attack_likelihood!r}",
                   f"deployed_share = {p.deployed_share!r}",
-                  f"shift_extension_hours = {p.shift_extension_hours!r}", ""]
+                  f"shift_extension_hours = {p.shift_extension_hours!r}",
+                  f"committed_released_share = {p.committed_released_share!r}"]
+        if p.priors:
+            lines.append("priors = { " + ", ".join(f"{_toml_value(k)} = {v!r}"
+                                                   for k, v in p.priors) + " }")
+        lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")

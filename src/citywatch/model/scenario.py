@@ -233,7 +233,20 @@ class Scenario:
             len(self.sites), len(self.slots))
 
     def priors(self) -> npt.NDArray[np.float64]:
-        """Prior probability of each attacker type."""
+        """Prior probability of each attacker type.
+
+        The threat level's posture replaces the attackers' own priors when its file
+        gives priors for this level (attacker ids it leaves out get 0).
+        """
+        posture = self.postures[self.threat_level]
+        if posture.priors:
+            table = dict(posture.priors)
+            unknown = sorted(set(table) - {a.id for a in self.attackers})
+            if unknown:
+                msg = (f"threat level {self.threat_level.name}: priors name attacker types "
+                       f"not in the scenario: {', '.join(unknown)}")
+                raise ScenarioError(msg)
+            return np.array([table.get(a.id, 0.0) for a in self.attackers], dtype=np.float64)
         return np.array([a.prior for a in self.attackers], dtype=np.float64)
 
     def with_threat(self, level: ThreatLevel | str) -> Scenario:

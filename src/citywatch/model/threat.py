@@ -11,7 +11,8 @@ from typing import Any
 
 from citywatch.errors import Problem, ScenarioError
 
-__all__ = ["Posture", "PostureTable", "ThreatLevel", "default_postures", "load_postures"]
+__all__ = ["DAYS_PER_YEAR", "WEEKS_PER_YEAR", "Posture", "PostureTable", "ThreatLevel",
+           "default_postures", "load_postures"]
 
 
 class ThreatLevel(enum.Enum):
@@ -43,12 +44,35 @@ class ThreatLevel(enum.Enum):
 
 @dataclass(frozen=True)
 class Posture:
-    """What a threat level means for deployment (all figures user-editable assumptions)."""
+    """What a threat level means for deployment (all figures user-editable assumptions).
+
+    ``attack_likelihood`` is expected attacks a year on the city's crowded places;
+    ``committed_released_share`` the share of the officers committed to protection whom
+    military guards release to patrol (Operation Temperer); ``priors``, when given,
+    replaces the scenario's attack-type priors at this level (by attacker id).
+    """
 
     level: ThreatLevel
     attack_likelihood: float
     deployed_share: float
     shift_extension_hours: float
+    committed_released_share: float = 0.0
+    priors: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def attacks_per_week(self) -> float:
+        """Expected attacks a week."""
+        return self.attack_likelihood / WEEKS_PER_YEAR
+
+    def loss_rates(self, per_attack: float) -> dict[str, float]:
+        """Expected loss per attack scaled to a day, a week and a year at this level."""
+        year = per_attack * self.attack_likelihood
+        return {"per_attack": per_attack, "per_day": year / DAYS_PER_YEAR,
+                "per_week": year / WEEKS_PER_YEAR, "per_year": year}
+
+
+DAYS_PER_YEAR = 365.25
+WEEKS_PER_YEAR = DAYS_PER_YEAR / 7.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,7 @@ class PostureTable:
 
 _FIELDS = {"attack_likelihood": (0.0, None), "deployed_share": (0.0, 1.0),
            "shift_extension_hours": (0.0, 12.0)}
+_OPTIONAL = {"committed_released_share": (0.0, 1.0)}
 
 
 def parse_postures(data: dict[str, Any], *, source: str) -> PostureTable:
@@ -85,7 +110,9 @@ def parse_postures(data: dict[str, Any], *, source: str) -> PostureTable:
             problems.append(Problem(source, level.name, entry, "a table for every threat level"))
             continue
         values: dict[str, float] = {}
-        for name, (low, high) in _FIELDS.items():
+        for name, (low, high) in {**_FIELDS, **_OPTIONAL}.items():
+            if name in _OPTIONAL and name not in entry:
+                continue
             value = entry.get(name)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if isinstance(value, int | float) and (value < low or (high is not None
@@ -96,8 +123,21 @@ def parse_postures(data: dict[str, Any], *, source: str) -> PostureTable:
                 problems.append(Problem(source, f"{level.name}.{name}", value, rng))
             else:
                 values[name] = float(value)
-        if len(values) == len(_FIELDS):
-            postures.append(Posture(level, **values))
+        priors: list[tuple[str, float]] = []
+        raw_priors = entry.get("priors", {})
+        if not isinstance(raw_priors, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+                for v in raw_priors.values()):
+            problems.append(Problem(source, f"{level.name}.priors", raw_priors,
+                                    "a table of attacker id = prior in [0, 1]"))
+        elif raw_priors:
+            total = sum(float(v) for v in raw_priors.values())
+            if abs(total - 1.0) > 1e-6:
+                problems.append(Problem(source, f"{level.name}.priors", raw_priors,
+                                        f"priors summing to 1 (they sum to {total:g})"))
+            priors = [(str(k), float(v)) for k, v in raw_priors.items()]
+        if all(name in values for name in _FIELDS):
+            postures.append(Posture(level, **values, priors=tuple(priors)))
     if problems:
         raise ScenarioError(f"{len(problems)} problem(s) in {source}", problems)
     return PostureTable(str(version), tuple(postures), source)

@@ -211,6 +211,7 @@ class SimulationModel:
                     hardening: npt.ArrayLike = 0.0, hardening_effect: npt.ArrayLike = 0.0,
                     crowd_exponent: npt.ArrayLike = 0.0, reference_people: npt.ArrayLike = 1000.0,
                     targets: Sequence[float | None] | None = None,
+                    max_reach: Sequence[float | None] | None = None,
                     spread: Spread = DEFAULT_SPREAD, rosters: npt.ArrayLike | None = None,
                     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                     type_ids: Sequence[str] | None = None,
@@ -219,7 +220,7 @@ class SimulationModel:
         """A model from plain numbers: shapes (types, slots, sites), (slots, sites), (types,).
 
         ``initial``, ``rate``, ``people_cap``, ``interdiction``, ``hardening_effect``,
-        ``crowd_exponent`` and ``targets`` are per type; ``hardening`` per site;
+        ``crowd_exponent``, ``targets`` and ``max_reach`` are per type; ``hardening`` per site;
         ``people`` per (slot, site). Casualties follow
         `citywatch.model.casualties.curve_arrays` (per cell ``min(cap, initial + rate·T)``).
         """
@@ -236,13 +237,16 @@ class SimulationModel:
                                             reference_people))
         caps = np.broadcast_to(np.asarray(people_cap, dtype=np.float64), (t,))
         tg = [None] * t if targets is None else list(targets)
-        if len(tg) != t:
-            msg = f"`targets` must have one entry per type ({t}), got {len(tg)}"
-            raise ScenarioError(msg)
+        reach = [None] * t if max_reach is None else list(max_reach)
+        for name, values in (("targets", tg), ("max_reach", reach)):
+            if len(values) != t:
+                msg = f"`{name}` must have one entry per type ({t}), got {len(values)}"
+                raise ScenarioError(msg)
         curves = [curve_arrays(initial=float(ini[k]), rate=float(rt[k]),
                                people_cap=float(caps[k]), crowd_exponent=float(beta[k]),
                                reference_people=float(ref[k]), targets=tg[k], people=ppl,
-                               hardening=hard[None, :], hardening_effect=float(he[k]))
+                               hardening=hard[None, :], hardening_effect=float(he[k]),
+                               max_reach=reach[k])
                   for k in range(t)]
         return cls(
             type_ids=tuple(type_ids or (f"type{k}" for k in range(t))),
@@ -311,7 +315,7 @@ class SimulationModel:
             hardening_effect=[x.hardening_effect for x in a],
             crowd_exponent=[x.crowd_exponent for x in a],
             reference_people=[x.reference_people for x in a], targets=[x.targets for x in a],
-            spread=spread,
+            max_reach=[x.max_reach for x in a], spread=spread,
             rosters=None if rosters is None else np.maximum(np.asarray(rosters),
                                                             armed_on_site(sc)[None]),
             thresholds=thresholds, type_ids=[x.id for x in a], slot_names=sc.slot_names,
