@@ -88,16 +88,3 @@ def test_time_limit_interrupts_and_reports_the_incumbent() -> None:
     else:
         assert not res.optimal and res.limit == "time"
 
-
-def test_time_limit_applies_to_each_warm_rerun() -> None:
-    # HiGHS sums run time over a model's runs; a per-run limit must not run out on re-runs
-    rng = np.random.default_rng(0)
-    a = sp.random(200, 300, density=0.1, random_state=rng, format="csc") + sp.eye(200, 300)
-    h = build_highs(rng.random(300), a, -np.inf, 1.0 + rng.random(200), col_upper=1.0,
-                    maximize=True)
-    while float(h.getRunTime()) < 0.3:  # more run time in total than the limit below
-        h.clearSolver()
-        run_highs(h)
-    set_limits(h, time_limit=0.25)
-    h.clearSolver()
-    assert run_highs(h).optimal

@@ -74,7 +74,13 @@ def test_plan_summary_and_outputs(london_plan, tmp_path: Path) -> None:  # type:
     text = london_plan.summary()
     assert "casualty-equivalents" in text and "equally attractive" in text
     files = write_plan(london_plan, tmp_path)
-    assert {f.name for f in files} == {"plan.json", "coverage.csv", "sites.geojson"}
+    assert {f.name for f in files} == {"plan.json", "coverage.csv", "sites.geojson",
+                                       "zones.geojson"}
+    zones = json.loads((tmp_path / "zones.geojson").read_text())
+    assert len(zones["features"]) == 33
+    assert {f["properties"]["id"] for f in zones["features"]} == {z.id for z in london().zones}
+    assert all(f["geometry"]["type"] == "MultiPolygon" for f in zones["features"])
+    assert "Crown copyright" in zones["attribution"]
     with (tmp_path / "coverage.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(london().sites) * 6

@@ -40,6 +40,7 @@ from citywatch.options import (
 )
 from citywatch.plan_io import load_plan, write_plan
 from citywatch.plausibility import check_plan
+from citywatch.progress import stage
 
 __all__ = [
     "ARV_METHODS",
@@ -292,9 +293,8 @@ class Plan:
         lines = [
             f"The plan randomises {sum(t.patrol_teams for t in self.built.teams)} armed patrol "
             f"team-slots a day over {len(self.built.site_ids)} sites so that a watching "
-            f"attacker gains as little as possible from any one target: {len(indiff)} "
-            f"(site, slot) pairs are equally attractive to it, so there is no weak spot to "
-            f"pick.",
+            f"attacker gains as little as possible from any one target: "
+            + _weak_spot(self.attacker_model, len(indiff)),
             f"Against this plan an attack kills or injures about "
             f"{self.expected_casualties_per_attack:.1f} people on average (expected "
             f"casualties per attack); counting symbolic damage the game value is "
@@ -474,6 +474,18 @@ class Plan:
                    bool(data.get("clock_limited", False)))
 
 
+def _weak_spot(attacker_model: str, n_indifferent: int) -> str:
+    """The end of the summary's first sentence, true to the attacker model."""
+    if attacker_model == "qr":
+        return ("a quantal-response attacker picks at random, likelier where it gains more, "
+                "so the plan lowers the gain everywhere rather than equalising it.")
+    if n_indifferent == 1:
+        return ("one (site, slot) pair stays its best target; the patrols cannot make any "
+                "other as attractive without leaving that one weaker.")
+    return (f"{n_indifferent} (site, slot) pairs are equally attractive to it, so there is "
+            f"no weak spot to pick.")
+
+
 def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
               attacker: str | None = None, arv: str | None = None, lam: float | None = None,
               policy: PolicyOptions | None = None, limits: SolveLimits | None = None,
@@ -548,26 +560,33 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     if opts.arv == "greedy":
         from citywatch.response.joint import meet_standards
 
-        built = build_game(scenario)
+        with stage("payoffs of every site and slot"):
+            built = build_game(scenario)
         if standards:
-            built = build_game(scenario, arv_posts=meet_standards(scenario, built.arv_posts,
-                                                                  standards))
+            with stage("ARV posts: meeting the response standards"):
+                posts = meet_standards(scenario, built.arv_posts, standards)
+            with stage("payoffs of every site and slot"):
+                built = build_game(scenario, arv_posts=posts)
         notes.append("ARV posts placed greedily for the least people-weighted expected "
                      "response time.")
     elif opts.arv == "sequential":
         from citywatch.response.joint import meet_standards, sequential_posts
 
-        built = build_game(scenario, arv_posts=meet_standards(
-            scenario, sequential_posts(scenario), standards))
+        with stage("ARV posts: maximal covering (MCLP)"):
+            posts = meet_standards(scenario, sequential_posts(scenario), standards)
+        with stage("payoffs of every site and slot"):
+            built = build_game(scenario, arv_posts=posts)
         notes.append("ARV posts placed first by maximal covering (MCLP, 8-minute standard), "
                      "then the patrols planned (the sequential plan).")
     else:
         from citywatch.response.joint import joint_plan
 
-        jp = joint_plan(scenario, time_limit=lim.arv_time_limit,
-                        max_evaluations=lim.arv_evaluations, standards=standards)
+        with stage("ARV posts: joint search with the patrols", limit_s=lim.arv_time_limit):
+            jp = joint_plan(scenario, time_limit=lim.arv_time_limit,
+                            max_evaluations=lim.arv_evaluations, standards=standards)
         arv_plan = jp.to_dict()
-        built = build_game(scenario, arv_posts=jp.arv_posts)
+        with stage("payoffs of every site and slot"):
+            built = build_game(scenario, arv_posts=jp.arv_posts)
         proof = ("proven optimal" if jp.optimal else
                  f"within {jp.expected_loss - jp.bound:.3g} of the optimum (proven bound)")
         notes.append(f"ARV posts chosen jointly with the patrols ({jp.method} search, "
@@ -589,7 +608,8 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     if model == "mixture" and policy_rows:
         from citywatch.games.policy import solve_with_policy
 
-        policy_result = solve_with_policy(game.mixture(), policy_rows)
+        with stage("mixture solve under the policy constraints"):
+            policy_result = solve_with_policy(game.mixture(), policy_rows)
         eq = policy_result.equilibrium
         notes.append("Planned against the prior-weighted mixture of the attack types under "
                      "the policy constraints (exact: one LP per attacked target); the policy "
@@ -598,15 +618,17 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     elif model == "mixture":
         from citywatch.games.origami import solve_origami
 
-        eq = solve_origami(game.mixture())
+        with stage("mixture solve (ORIGAMI)"):
+            eq = solve_origami(game.mixture())
         notes.append("Planned against one attacker whose payoffs are the prior-weighted "
                      "mixture of the attack types (solved exactly with ORIGAMI); each type's "
                      "own best response is then evaluated against that coverage.")
     elif model == "bayesian":
         from citywatch.games.bayesian import solve_bayesian
 
-        eq = solve_bayesian(game, time_limit=lim.time_limit, constraints=policy_rows,
-                            node_limit=lim.mip_nodes)
+        with stage("Bayesian Stackelberg solve", limit_s=lim.time_limit):
+            eq = solve_bayesian(game, time_limit=lim.time_limit, constraints=policy_rows,
+                                node_limit=lim.mip_nodes)
         if policy_rows:
             notes.append(f"Solved under {len(policy_rows)} policy constraints. What each "
                          f"family costs is computed exactly for the mixture attacker: run "
@@ -646,7 +668,8 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     else:
         from citywatch.games.quantal import solve_quantal
 
-        eq = solve_quantal(game, lam=opts.lam, time_limit=lim.time_limit)
+        with stage("quantal-response solve", limit_s=lim.time_limit):
+            eq = solve_quantal(game, lam=opts.lam, time_limit=lim.time_limit)
         if not eq.optimal:
             clock_limited = True
             notes.append(f"The quantal-response solver was stopped by its wall-clock safety "

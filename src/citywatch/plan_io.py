@@ -38,7 +38,10 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_plan(plan: Plan, folder: str | Path) -> list[Path]:
-    """Write ``plan.json``, ``coverage.csv`` and ``sites.geojson`` into `folder`.
+    """Write ``plan.json``, ``coverage.csv``, ``sites.geojson`` and ``zones.geojson``.
+
+    ``zones.geojson`` (only when the scenario has zone polygons) holds each zone's
+    boundary with its coverage and response figures (`citywatch.maps.zone_figures`).
 
     ``plan.json`` is the plan (`Plan.to_dict`); `load_plan` reads it back exactly.
     """
@@ -83,6 +86,12 @@ def write_plan(plan: Plan, folder: str | Path) -> list[Path]:
     p = out / "sites.geojson"
     _atomic_write(p, json.dumps({"type": "FeatureCollection", "features": features}))
     written.append(p)
+    if any(z.polygon is not None for z in sc.zones):
+        from citywatch.maps import zones_geojson
+
+        p = out / "zones.geojson"
+        _atomic_write(p, json.dumps(zones_geojson(plan)))
+        written.append(p)
     return written
 
 

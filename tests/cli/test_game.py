@@ -52,3 +52,21 @@ def test_lp_solver_json_is_clean(tmp_path: Path) -> None:
     proc = run("game", "solve", str(path), "--method", "multiple-lps", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["method"] == "multiple-lps"
+
+
+def test_bayesian_solve_reports_method_bound_and_gap(tmp_path: Path) -> None:
+    path = tmp_path / "g.json"
+    assert run("game", "random", "--targets", "10", "--resources", "2", "--types", "3",
+               "--seed", "4", "--out", str(path)).returncode == 0
+    levels = run("game", "solve", str(path), "--json")
+    milp = run("game", "solve", str(path), "--method", "bayesian-milp", "--json")
+    assert levels.returncode == 0 and milp.returncode == 0, levels.stderr + milp.stderr
+    a, b = json.loads(levels.stdout), json.loads(milp.stdout)
+    assert a["method"] == "bayesian-levels" and b["method"] == "bayesian-tight"
+    assert a["optimal"] and a["gap"] == 0.0 and a["relative_gap"] == 0.0
+    assert a["bound_source"] == "level branch and bound"
+    assert abs(a["defender_utility"] - b["defender_utility"]) < 1e-6
+    text = run("game", "solve", str(path), "--node-limit", "1")
+    assert text.returncode == 0, text.stderr
+    assert "bayesian-levels" in text.stdout and "bound:" in text.stdout
+    assert "proven optimal" in text.stdout or "proven gap" in text.stdout

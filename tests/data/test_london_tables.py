@@ -272,3 +272,54 @@ def test_footfall_script_reproduces_sites(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes() == (DATA / "sites.csv").read_bytes()
+
+
+BOUNDARIES_SCRIPT = REPO / "tools" / "london_boundaries.py"
+SHARED_BOUNDARIES = REPO.parents[1] / "shared" / "data" / "london_boroughs.geojson"
+
+
+def test_boundaries_are_33_polygons_with_the_credit() -> None:
+    import json
+
+    data = json.loads((DATA / "zones.geojson").read_text(encoding="utf-8"))
+    ids = [f["properties"]["id"] for f in data["features"]]
+    with (DATA / "zones.csv").open(encoding="utf-8") as fh:
+        zone_ids = {row["id"] for row in csv.DictReader(fh)}
+    assert len(ids) == 33 and set(ids) == zone_ids
+    assert all(f["geometry"]["type"] == "MultiPolygon" for f in data["features"])
+    assert "Crown copyright" in data["attribution"] and "CC BY 4.0" in data["attribution"]
+    assert data["attribution"].replace("\n", " ") in " ".join(
+        (DATA / "SOURCES.md").read_text(encoding="utf-8").replace("> ", "").split())
+
+
+def test_sites_lie_in_their_borough_and_the_rest_are_explained() -> None:
+    from citywatch.data import london
+    from citywatch.model.zones import share_inside, zone_mismatches
+
+    sc = london()
+    assert sum(z.polygon is not None for z in sc.zones) == 33
+    assert share_inside(sc) >= 0.95
+    sources = (DATA / "SOURCES.md").read_text(encoding="utf-8")
+    for m in zone_mismatches(sc):
+        assert f"`{m.id}`" in sources, f"{m.table} {m.id} is outside {m.zone_id}, unexplained"
+        assert m.distance_m < 250, m
+
+
+def test_bounds_come_from_the_boundaries() -> None:
+    from citywatch.data import london
+    from citywatch.geo.polygon import multipolygon_bounds
+
+    sc = london()
+    b = sc.bounds
+    want = multipolygon_bounds([z.polygon for z in sc.zones if z.polygon is not None])
+    assert (b.min_lat, b.min_lon, b.max_lat, b.max_lon) == want
+    assert LAT_RANGE[0] <= b.min_lat < b.max_lat <= LAT_RANGE[1]
+
+
+@pytest.mark.skipif(not SHARED_BOUNDARIES.is_file(), reason="shared boundaries not here")
+def test_boundary_script_reproduces_the_files(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(BOUNDARIES_SCRIPT), "--input", str(SHARED_BOUNDARIES),
+                    "--output", str(tmp_path / "z.geojson"), "--basemap",
+                    str(tmp_path / "b.geojson")], check=True)
+    assert (tmp_path / "z.geojson").read_bytes() == (DATA / "zones.geojson").read_bytes()
+    assert (tmp_path / "b.geojson").read_bytes() == (DATA / "basemap.geojson").read_bytes()

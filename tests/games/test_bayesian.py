@@ -11,7 +11,7 @@ from scipy.optimize import linprog
 
 from citywatch.errors import GameError, SolverError
 from citywatch.games import bayesian
-from citywatch.games.bayesian import FORMULATIONS, solve_bayesian
+from citywatch.games.bayesian import FORMULATIONS, METHODS, solve_bayesian
 from citywatch.games.dobss import pure_strategies, solve_dobss
 from citywatch.games.equilibrium import verify_equilibrium
 from citywatch.games.multiple_lp import solve_multiple_lps
@@ -78,16 +78,21 @@ def _brute_force(i: int) -> float:
     return float(best)
 
 
+SOLVERS = [("levels", "tight")] + [("milp", f) for f in FORMULATIONS]
+
+
 @pytest.mark.parametrize("i", range(N_GAMES))
-def test_every_formulation_matches_brute_force(i: int) -> None:
+def test_every_method_matches_brute_force(i: int) -> None:
     game = _game(i)
     expected = _brute_force(i)
-    for formulation in FORMULATIONS:
-        eq = solve_bayesian(game, formulation=formulation)
+    for method, formulation in SOLVERS:
+        eq = solve_bayesian(game, method=method, formulation=formulation)
         assert verify_equilibrium(game, eq) == [], formulation
         assert eq.optimal and eq.gap == 0.0
-        assert eq.method == f"bayesian-{formulation}"
-        assert eq.defender_utility == pytest.approx(expected, abs=TOL), formulation
+        assert eq.method == ("bayesian-levels" if method == "levels"
+                             else f"bayesian-{formulation}")
+        assert eq.bound_source
+        assert eq.defender_utility == pytest.approx(expected, abs=TOL), (method, formulation)
 
 
 def test_cases_span_the_requested_grid() -> None:
@@ -101,8 +106,9 @@ def test_cases_span_the_requested_grid() -> None:
 
 def test_without_warm_start_matches_brute_force() -> None:
     for i in range(0, N_GAMES, 9):
-        eq = solve_bayesian(_game(i), formulation="tight", warm_start=False)
-        assert eq.defender_utility == pytest.approx(_brute_force(i), abs=TOL)
+        for method in METHODS:
+            eq = solve_bayesian(_game(i), method=method, warm_start=False)
+            assert eq.defender_utility == pytest.approx(_brute_force(i), abs=TOL)
 
 
 TINY = [i for i in range(N_GAMES) if int(_case(i)["targets"]) <= 5][:12]  # type: ignore[call-overload]
@@ -138,7 +144,8 @@ def test_dobss_refuses_huge_normal_form() -> None:
 @pytest.mark.parametrize("warm_start", [True, False])
 def test_tiny_time_limit_returns_feasible_answer(formulation: str, warm_start: bool) -> None:
     game = random_game(targets=60, types=4, resources=[3, 3], groups=2, seed=7)
-    eq = solve_bayesian(game, formulation=formulation, time_limit=1e-3, warm_start=warm_start)
+    eq = solve_bayesian(game, method="milp", formulation=formulation, time_limit=1e-3,
+                        warm_start=warm_start)
     assert verify_equilibrium(game, eq) == []
     assert eq.gap >= 0.0
     assert eq.optimal or eq.gap > 0.0
@@ -149,7 +156,7 @@ def test_time_limit_gap_brackets_the_optimum() -> None:
     game = random_game(targets=40, types=3, resources=4, seed=11)
     exact = solve_bayesian(game).defender_utility
     for formulation in FORMULATIONS:
-        eq = solve_bayesian(game, formulation=formulation, time_limit=0.05)
+        eq = solve_bayesian(game, method="milp", formulation=formulation, time_limit=0.05)
         assert eq.defender_utility <= exact + TOL
         assert eq.defender_utility + eq.gap >= exact - TOL
 
@@ -158,7 +165,7 @@ def test_time_limit_gap_brackets_the_optimum() -> None:
 @pytest.mark.parametrize("formulation", FORMULATIONS)
 def test_single_type_equals_origami_and_multiple_lps(seed: int, formulation: str) -> None:
     game = random_game(targets=12, types=1, resources=[2, 1], groups=2, seed=seed)
-    eq = solve_bayesian(game, formulation=formulation)
+    eq = solve_bayesian(game, method="milp", formulation=formulation)
     assert verify_equilibrium(game, eq) == []
     assert eq.defender_utility == pytest.approx(solve_origami(game).defender_utility, abs=TOL)
     assert eq.defender_utility == pytest.approx(solve_multiple_lps(game).defender_utility,
@@ -178,7 +185,7 @@ def test_minimax_level_is_origamis_attacker_utility(seed: int) -> None:
 def test_dominated_targets_are_never_attacked_by_the_optimum() -> None:
     for i in range(0, N_GAMES, 4):
         game = _game(i)
-        eq = solve_bayesian(game, formulation="bigm")  # bigm keeps every target
+        eq = solve_bayesian(game, method="milp", formulation="bigm")  # bigm keeps every target
         bounds = bayesian._attack_bounds(game)
         assert bounds.attackable[np.arange(game.n_types), eq.attacked].all()
 
@@ -202,4 +209,4 @@ def test_unproven_answer_without_time_limit_raises(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(bayesian, "_solve_milp", stalled)
     with pytest.raises(SolverError, match="status time limit"):
-        solve_bayesian(_game(0))
+        solve_bayesian(_game(0), method="milp")

@@ -10,6 +10,7 @@ from scipy.optimize import linprog
 
 from citywatch.errors import InfeasibleError
 from citywatch.games import random_game, solve_bayesian
+from citywatch.games.bayesian import METHODS
 from citywatch.games.policy import coverage_cap, coverage_floor, group_bounds
 
 
@@ -54,12 +55,13 @@ def _brute(game, cons) -> float:  # type: ignore[no-untyped-def]
     return best
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("seed", range(12))
-def test_constrained_bayesian_matches_brute_force(seed: int) -> None:
+def test_constrained_bayesian_matches_brute_force(seed: int, method: str) -> None:
     game = random_game(targets=5, types=2, resources=2, seed=seed)
     cons = [coverage_cap("cap0", [0], 0.4), coverage_floor("floor4", [4], 0.3),
             group_bounds("pair", [1, 2], upper=0.8)]
-    eq = solve_bayesian(game, constraints=cons)
+    eq = solve_bayesian(game, method=method, constraints=cons)
     c = eq.coverage
     assert c[0] <= 0.4 + 1e-7 and c[4] >= 0.3 - 1e-7 and c[1] + c[2] <= 0.8 + 1e-7
     assert game.is_feasible(c)
@@ -67,7 +69,9 @@ def test_constrained_bayesian_matches_brute_force(seed: int) -> None:
     assert eq.defender_utility == pytest.approx(_brute(game, cons), abs=1e-6)
 
 
-def test_constrained_bayesian_infeasible() -> None:
+@pytest.mark.parametrize("method", METHODS)
+def test_constrained_bayesian_infeasible(method: str) -> None:
     game = random_game(targets=4, types=2, resources=1, seed=0)
     with pytest.raises(InfeasibleError, match="relax"):
-        solve_bayesian(game, constraints=[group_bounds("all", range(4), lower=2)])
+        solve_bayesian(game, method=method,
+                       constraints=[group_bounds("all", range(4), lower=2)])

@@ -182,3 +182,97 @@ def test_save_load_round_trip_property(tmp_path_factory: pytest.TempPathFactory,
                   for s, p in zip(sc.sites, people, strict=True))
     sc = dataclasses.replace(sc, sites=sites)
     assert load_scenario(save_scenario(sc, tmp_path_factory.mktemp("o"))) == sc
+
+
+def _boundaries(tiny_dir: Path, *, drop: str | None = None, **extra: object) -> Path:
+    """Square boundaries around the tiny zones, as ``zones.geojson`` beside zones.csv."""
+    import json
+
+    feats = []
+    for zid, lon, lat in (("central", -0.11, 51.51), ("south", -0.20, 51.45),
+                          ("east", 0.02, 51.55)):
+        if zid == drop:
+            continue
+        ring = [[lon - 0.03, lat - 0.03], [lon + 0.03, lat - 0.03], [lon + 0.03, lat + 0.03],
+                [lon - 0.03, lat + 0.03], [lon - 0.03, lat - 0.03]]
+        feats.append({"type": "Feature", "properties": {"id": zid, "name": zid.title()},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    data = {"type": "FeatureCollection", "attribution": "Test boundaries (CC0)",
+            "features": feats, **extra}
+    (tiny_dir / "zones.geojson").write_text(json.dumps(data))
+    return tiny_dir
+
+
+def test_boundaries_beside_zones_csv(tiny_dir: Path, tmp_path: Path) -> None:
+    sc = load_scenario(_boundaries(tiny_dir))
+    central = sc.zone("central")
+    assert central.polygon is not None and len(central.polygon) == 1
+    assert central.lat == 51.51  # the CSV's centroid is kept
+    assert sc.boundary_attribution == "Test boundaries (CC0)"
+    again = load_scenario(save_scenario(sc, tmp_path / "copy"))
+    assert again == sc
+    assert (tmp_path / "copy" / "zones.geojson").is_file()
+
+
+def test_bounds_come_from_the_polygons(tiny_dir: Path) -> None:
+    _boundaries(tiny_dir)
+    toml = (tiny_dir / "scenario.toml").read_text()
+    start = toml.index("[bounds]")
+    end = toml.index("[[slots]]")
+    (tiny_dir / "scenario.toml").write_text(toml[:start] + toml[end:])
+    sc = load_scenario(tiny_dir)
+    assert (sc.bounds.min_lat, sc.bounds.min_lon, sc.bounds.max_lat, sc.bounds.max_lon) == \
+        pytest.approx((51.42, -0.23, 51.58, 0.05))
+
+
+def test_no_bounds_and_no_polygons_names_the_field(tiny_dir: Path) -> None:
+    toml = (tiny_dir / "scenario.toml").read_text()
+    start = toml.index("[bounds]")
+    end = toml.index("[[slots]]")
+    (tiny_dir / "scenario.toml").write_text(toml[:start] + toml[end:])
+    found = problems_of(tiny_dir)
+    assert any("bounds" in p and "zone polygons" in p for p in found), found
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    ({"drop": "east"}, "a feature for every zone"),
+    ({"features": [{"type": "Feature", "properties": {"name": "x"},
+                    "geometry": {"type": "Polygon", "coordinates": [[[0, 51.5], [0.1, 51.5],
+                                                                     [0.1, 51.6], [0, 51.5]]]}}]},
+     "properties.id"),
+    ({"features": [{"type": "Feature", "properties": {"id": "nowhere"},
+                    "geometry": {"type": "Polygon", "coordinates": [[[0, 51.5], [0.1, 51.5],
+                                                                     [0.1, 51.6], [0, 51.5]]]}}]},
+     "'nowhere'"),
+    ({"features": [{"type": "Feature", "properties": {"id": "east"},
+                    "geometry": {"type": "Point", "coordinates": [0, 51.5]}}]},
+     "geometry.type"),
+    ({"features": [{"type": "Feature", "properties": {"id": "east"},
+                    "geometry": {"type": "Polygon", "coordinates": [[[0, 51.5], [0.1, 51.5]]]}}]},
+     "geometry.coordinates[0]"),
+    ({"features": [{"type": "Feature", "properties": {"id": "east"},
+                    "geometry": {"type": "Polygon", "coordinates": [[[0, 51.5], ["x", 51.5],
+                                                                     [0.1, 51.6], [0, 51.5]]]}}]},
+     "[lon, lat] number pairs"),
+    ({"attribution": 7}, "attribution"),
+])
+def test_boundary_errors_name_the_field(tiny_dir: Path, change: dict[str, object],
+                                        needle: str) -> None:
+    drop = change.pop("drop", None)
+    found = problems_of(_boundaries(tiny_dir, drop=drop, **change))  # type: ignore[arg-type]
+    assert any("zones.geojson" in p and needle in p for p in found), found
+
+
+def test_basemap_is_loaded_checked_and_exported(tiny_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    lines = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"layer": "water"},
+         "geometry": {"type": "LineString", "coordinates": [[-0.2, 51.5], [0.0, 51.5]]}}]}
+    (tiny_dir / "basemap.geojson").write_text(json.dumps(lines))
+    sc = load_scenario(tiny_dir)
+    assert json.loads(sc.basemap) == lines
+    assert load_scenario(save_scenario(sc, tmp_path / "copy")) == sc
+    lines["features"][0]["properties"]["layer"] = "lava"  # type: ignore[index]
+    (tiny_dir / "basemap.geojson").write_text(json.dumps(lines))
+    assert any("properties.layer" in p and "lava" in p for p in problems_of(tiny_dir))

@@ -114,3 +114,18 @@ def test_moveup_bad_inputs() -> None:
         recommend_moveups(problem, [0, 1], [5], relocation=np.zeros((4, 4)))
     with pytest.raises(ScenarioError, match="candidate coordinates"):
         recommend_moveups(problem, [0, 1], [0])
+
+
+def test_moveups_are_distinct_and_ranked_by_coverage_per_minute() -> None:
+    problem = _line_problem()
+    reloc = np.abs(np.array([0.0, 3, 6, 9])[:, None] - np.array([0.0, 3, 6, 9])[None, :])
+    # two interchangeable vehicles wait at a; the one at b goes to an incident
+    options = recommend_moveups(problem, [0, 0, 1, 3], [2], standard_min=1.0,
+                                relocation=reloc, max_moves=2, top=50)
+    moves = [tuple(sorted((m.from_id, m.to_id) for m in o.moves)) for o in options]
+    assert len(moves) == len(set(moves)), moves  # no option repeats another's moves
+    rates = [o.gain_per_minute for o in options]
+    assert rates == sorted(rates, reverse=True)
+    for o in options:
+        assert o.gain_per_minute == pytest.approx((o.share_after - o.share_now)
+                                                  / o.travel_minutes)

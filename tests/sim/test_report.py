@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -28,21 +28,29 @@ def html_and_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Plan]:
 
 def test_report_is_offline(html_and_plan: tuple[str, Plan]) -> None:
     html, _ = html_and_plan
-    urls = set(re.findall(r"(?:src|href)=['\"]([^'\"]+)", html))
+    markup = re.sub(r"<script>.*?</script>", "", html, flags=re.S)
+    urls = set(re.findall(r"(?:src|href)=['\"]([^'\"]+)", markup))
     assert all(u.startswith("data:") for u in urls), urls
-    assert "<script" not in html and "@import" not in html and "url(" not in html
+    assert "@import" not in markup and "url(" not in markup
+    scripts = re.findall(r"<script([^>]*)>", html)
+    assert scripts and all(attrs == "" for attrs in scripts)  # inline only, nothing fetched
+    assert "L.version" in html or "Leaflet" in html  # the map library is inlined
     assert html.count(MARKING) == 2
 
 
 def test_report_sections(html_and_plan: tuple[str, Plan]) -> None:
     html, _ = html_and_plan
-    for needle in ("Map, slot night", "Teams and coverage by slot", "Simulated attacks",
-                   "What if: +20 armed officers", "Assumptions", "Alpha Station"):
+    assert "Stackelberg plan against the prior-weighted mixture" in html
+    assert "none plan" not in html and "file:" not in html
+    for needle in ("Maps by slot", "Slot day", "Slot night", "Teams and coverage by slot",
+                   "Simulated attacks", "What if: +20 armed officers", "Assumptions",
+                   "Alpha Station"):
         assert needle in html, needle
-    svg = re.search(r"<svg.*?</svg>", html, re.S)
-    assert svg is not None
-    root = ET.fromstring(svg.group(0))
-    assert len(root.findall("{http://www.w3.org/2000/svg}circle")) == 5
+    # one small map per slot, drawn from the plan's map data
+    assert html.count("class='cw-map small'") == 2
+    data = json.loads(re.search(r"const CW_MAP = (\{.*?\});CW_MAP", html, re.S).group(1))
+    assert len(data["sites"]) == 5 and data["slots"] == ["day", "night"]
+    assert len(data["posts"]) == 2 and data["cells"]["minutes"]
 
 
 def test_response_grid_is_plausible(html_and_plan: tuple[str, Plan]) -> None:

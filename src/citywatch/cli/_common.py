@@ -6,17 +6,41 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rich.console import Console
+from rich.console import Console, ConsoleRenderable, RenderHook
 from rich.markup import escape
+from rich.table import Table
 
 from citywatch._json import dumps
+from citywatch.cli import _help  # noqa: F401  (no <bool> on flags in --help)
 from citywatch.errors import ScenarioError
 
 if TYPE_CHECKING:
     from citywatch.model.scenario import Scenario
 
+class _ReadableTables(RenderHook):
+    """Tables stay readable in a narrow terminal (80 columns): headers are never cut
+    (each column is at least as wide as its header's longest word, the header wraps at
+    spaces) and cell text wraps instead of ending in an ellipsis."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]
+                            ) -> list[ConsoleRenderable]:
+        for r in renderables:
+            if isinstance(r, Table):
+                for col in r.columns:
+                    words = str(col.header).split()
+                    longest = max((len(w) for w in words), default=0)
+                    col.min_width = max(col.min_width or 0, longest)
+                    if not col.no_wrap:
+                        col.overflow = "fold"
+        return renderables
+
+
 console = Console(highlight=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, emoji=False)
+console.push_render_hook(_ReadableTables())
+err_console.push_render_hook(_ReadableTables())
+
+
 
 
 def fail(message: str) -> NoReturn:

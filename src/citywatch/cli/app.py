@@ -26,6 +26,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from citywatch import __version__
+from citywatch.cli import _help  # noqa: F401  (plain flags show no <bool> in --help)
 from citywatch.errors import CityWatchError, ScenarioError
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ lazy("game", "citywatch.cli.game:app",
 lazy("audit", "citywatch.cli.serve:app", "The tamper-evident audit log.")
 lazy("backtest", "citywatch.cli.backtest:backtest",
      "Predict each attack's casualties and time to armed help; compare with what happened.")
+lazy("basemap", "citywatch.cli.basemap:app",
+     "Build the basemap the dashboard and the report draw under the plan.")
 
 
 def command_names() -> list[str]:
@@ -186,4 +189,6 @@ def main() -> None:
 
         fail(f"{type(err).__name__}: {err}")
     except KeyboardInterrupt:
+        # long runs print what they finished themselves (cli/_run.py); this is the rest
+        sys.stderr.write("interrupted: stopped before any output was written\n")
         sys.exit(130)

@@ -14,15 +14,19 @@ from citywatch.errors import GameError
 app = typer.Typer(help="Solve, generate and export security games (JSON interchange format).",
                   no_args_is_help=True)
 
-METHODS = ("auto", "single", "origami", "multiple-lps", "bayesian", "qr")
+METHODS = ("auto", "single", "origami", "multiple-lps", "bayesian", "bayesian-milp", "qr")
 
 
 @app.command()
 def solve(
     file: Annotated[Path, typer.Argument(help="Game JSON file.")],
-    method: Annotated[str, typer.Option(help="auto, single, multiple-lps, bayesian or qr.")]
-    = "auto",
-    time_limit: Annotated[float | None, typer.Option(help="Seconds for LP/MILP solvers.")]
+    method: Annotated[str, typer.Option(
+        help="auto, single, multiple-lps, bayesian (level branch and bound), bayesian-milp "
+             "or qr.")] = "auto",
+    time_limit: Annotated[float | None, typer.Option(
+        help="Seconds for LP/MILP solvers (a safety net).")] = None,
+    node_limit: Annotated[int | None, typer.Option(
+        help="Deterministic work limit of the Bayesian solvers (boxes or MILP nodes).")]
     = None,
     lam: Annotated[float | None, typer.Option("--lambda", help="QR rationality (with qr).")]
     = None,
@@ -42,16 +46,19 @@ def solve(
 
         eq = solve_quantal(game, lam=lam, time_limit=time_limit)
     else:
-        eq = solve_sse(game, method=method, time_limit=time_limit)
+        eq = solve_sse(game, method=method, time_limit=time_limit, node_limit=node_limit)
     data = equilibrium_to_dict(game, eq)
     if json_out:
         print_json(data, pretty=pretty)
         return
     labels = game.target_labels or tuple(str(t) for t in range(game.n_targets))
-    status = "optimal" if eq.optimal else f"gap {eq.gap:.3g}"
+    status = ("proven optimal" if eq.optimal else
+              f"proven gap {eq.gap:.4g} ({eq.relative_gap:.3%})")
     console.print(f"{game.n_targets} targets, {game.n_types} attacker type(s), resources "
                   f"{game.resources.tolist()}: defender utility [bold]{eq.defender_utility:.6g}"
                   f"[/] ({eq.method}, {status}, {eq.seconds:.3f} s)")
+    if eq.bound_source:
+        console.print(f"  bound: {eq.bound_source}")
     for name, target in data["attack"].items():
         if isinstance(target, int):
             console.print(f"  {name} attacks {labels[target]}")

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from citywatch.cli._common import console, load, print_json
+from citywatch.cli._run import run_long, writing
 
 
 def plan(
@@ -43,7 +44,7 @@ def plan(
     json_out: Annotated[bool, typer.Option("--json", help="Print the full plan as JSON.")]
     = False,
     out: Annotated[Path | None, typer.Option(
-        help="Write plan.json, coverage.csv and sites.geojson into this folder.")] = None,
+        help="Write plan.json, coverage.csv, sites.geojson and zones.geojson here.")] = None,
     max_site_coverage: Annotated[float | None, typer.Option(
         help="Policy: cap on any site's coverage in a slot (0..1).")] = None,
     zone_min_teams: Annotated[float | None, typer.Option(
@@ -102,8 +103,12 @@ def plan(
                                              time_limit=time_limit,
                                              arv_time_limit=arv_time_limit),
                           response_standards=standards)
-    p = make_plan(sc, options, seed=seed)
-    written = write_plan(p, out) if out is not None else []
+    if roster_days is not None and roster_days < 1:
+        msg = f"`--roster-days` must be >= 1, got {roster_days}"
+        raise ScenarioError(msg)
+    p = run_long(lambda: make_plan(sc, options, seed=seed), what="plan:")
+    with writing("plan"):
+        written = write_plan(p, out) if out is not None else []
     beat_plan = None
     if beats:
         from citywatch.cli._common import scenario_folder
@@ -114,25 +119,31 @@ def plan(
             write_beat_plan,
         )
 
-        candidates = beats_for(sc, folder=scenario_folder(scenario))
-        beat_plan = solve_beats(p.built.game, candidates, n_sites=len(sc.sites),
-                                slot_minutes=[s.hours * 60.0 for s in sc.slots],
-                                attacker=beats_attacker, time_limit=beats_time_limit)
-        price = price_of_beats(p, beat_plan)
+        def plan_beats() -> tuple[Any, dict[str, Any]]:
+            candidates = beats_for(sc, folder=scenario_folder(scenario))
+            bp = solve_beats(p.built.game, candidates, n_sites=len(sc.sites),
+                             slot_minutes=[s.hours * 60.0 for s in sc.slots],
+                             attacker=beats_attacker, time_limit=beats_time_limit)
+            return bp, price_of_beats(p, bp)
+
+        beat_plan, price = run_long(plan_beats, what="plan: beats:",
+                                    nothing_written="the plan was written, no beats"
+                                    if written else "nothing was written")
         if out is not None:
-            written += write_beat_plan(beat_plan, p, price, out)
+            with writing("beats"):
+                written += write_beat_plan(beat_plan, p, price, out)
     if roster_days is not None:
         from citywatch.schedule import roster_from_plan
         from citywatch.schedule.export import export_roster
 
-        if roster_days < 1:
-            msg = f"`--roster-days` must be >= 1, got {roster_days}"
-            raise ScenarioError(msg)
         assert p.seed is not None
-        roster = roster_from_plan(p, days=roster_days, seed=np.random.default_rng(
-            np.random.SeedSequence(p.seed)), beats=beat_plan is not None,
-            beat_plan=beat_plan)
-        written += export_roster(roster, (out or Path("plan")) / "roster")
+        roster = run_long(lambda: roster_from_plan(
+            p, days=roster_days, seed=np.random.default_rng(np.random.SeedSequence(p.seed)),
+            beats=beat_plan is not None, beat_plan=beat_plan),
+            what="roster:", nothing_written="the plan was written, no roster"
+            if written else "nothing was written")
+        with writing("roster"):
+            written += export_roster(roster, (out or Path("plan")) / "roster")
     if json_out:
         data = p.to_dict()
         if beat_plan is not None:
@@ -152,24 +163,17 @@ def plan(
     table.add_column("ARVs", justify="right")
     table.add_column("most covered sites (share of the slot a patrol is there)")
     for t in p.built.teams:
-        sites = " · ".join(f"{_short(names[sid])} {c:.0%}" for sid, c in
+        sites = " · ".join(f"{names[sid]} {c:.0%}" for sid, c in
                            p.top_sites(t.slot, n=top))
         table.add_row(t.slot, f"{t.officers:.0f}", str(t.patrol_teams), str(t.arv_crews),
                       sites)
     console.print(table)
-    indiff = p.indifferent_targets()
-    by_site: dict[str, list[str]] = {}
-    for sid, slot in indiff:
-        by_site.setdefault(sid, []).append(slot)
-    shown = "; ".join(f"{names[sid]} ({', '.join(slots)})"
-                      for sid, slots in list(by_site.items())[:6])
-    more = f"; and {len(by_site) - 6} more sites" if len(by_site) > 6 else ""
     console.print(f"Expected casualties per attack: [bold]"
                   f"{p.expected_casualties_per_attack:.2f}[/] people killed or injured "
                   f"(each attack type best-responding, the {p.attacker_model} model); game "
                   f"value (defender utility, symbolic damage included): "
-                  f"{p.defender_utility:.2f} casualty-equivalents. The attacker is "
-                  f"indifferent between {len(indiff)} (site, slot) targets: {shown}{more}.")
+                  f"{p.defender_utility:.2f} casualty-equivalents. "
+                  f"{_attack_sentence(p, names)}")
     console.print(p.summary())
     from citywatch.plausibility import check_plan
 
@@ -252,3 +256,32 @@ def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:
 def _short(name: str, width: int = 28) -> str:
     """A site name cut to `width` characters for tables."""
     return name if len(name) <= width else name[: width - 1].rstrip() + "…"
+
+
+def _attack_sentence(p: Any, names: dict[str, str]) -> str:
+    """What the attacker does against the plan, in words that fit the attacker model."""
+    import numpy as np
+
+    eq = p.equilibrium
+    if p.attacker_model == "qr" and eq.attack_distribution is not None:
+        dist = np.asarray(eq.attack_distribution, dtype=np.float64)
+        priors = np.asarray(p.built.game.priors, dtype=np.float64)
+        mix = priors @ dist if dist.ndim == 2 else dist
+        top = np.argsort(-mix, kind="stable")[:3]
+        shown = "; ".join(f"{names[sid]} ({slot}) {mix[t]:.0%}" for t in top
+                          for sid, slot in [p.built.target_label(int(t))])
+        return (f"A quantal-response attacker chooses at random, likelier where it gains "
+                f"more; its most likely targets: {shown}.")
+    indiff = p.indifferent_targets()
+    if len(indiff) == 1:
+        sid, slot = indiff[0]
+        return (f"The attacker's best target is {names[sid]} ({slot}); no other target is "
+                f"as attractive to it.")
+    by_site: dict[str, list[str]] = {}
+    for sid, slot in indiff:
+        by_site.setdefault(sid, []).append(slot)
+    shown = "; ".join(f"{names[sid]} ({', '.join(slots)})"
+                      for sid, slots in list(by_site.items())[:6])
+    more = f"; and {len(by_site) - 6} more sites" if len(by_site) > 6 else ""
+    return (f"The attacker is indifferent between {len(indiff)} (site, slot) targets: "
+            f"{shown}{more}.")

@@ -131,10 +131,34 @@ def respond(
                   f"percentile {st.p90_min:.1f} min, worst {st.max_min:.1f} min.")
     unc = data["uncovered"]
     if unc:
-        console.print(f"{len(unc)} demand points beyond the standard, e.g. "
-                      + ", ".join(unc[:5]))
+        console.print(_uncovered_by_place(sc, problem, unc, standard), soft_wrap=True)
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _uncovered_by_place(sc: Any, problem: Any, uncovered: list[str], standard: str) -> str:
+    """Demand beyond the standard, by borough, each with its most exposed place."""
+    from citywatch.model.places import place_of
+
+    index = {d: i for i, d in enumerate(problem.demand_ids)}
+    idx = np.array([index[d] for d in uncovered], dtype=np.int64)
+    weights = problem.weights[idx]
+    places = place_of(sc, problem.demand_lat[idx], problem.demand_lon[idx])
+    by_zone: dict[str, list[int]] = {}
+    for k, p in enumerate(places):
+        by_zone.setdefault(p.zone_name, []).append(k)
+    ranked = sorted(by_zone.items(), key=lambda kv: -float(weights[kv[1]].sum()))
+    total = float(problem.weights.sum()) or 1.0
+    parts = []
+    for zone, ks in ranked[:5]:
+        worst = max(ks, key=lambda k: float(weights[k]))
+        site = places[worst].site_name
+        near = f"; the most exposed point is near {site}" if site else ""
+        parts.append(f"{zone} ({float(weights[ks].sum()):,.0f} people{near})")
+    more = f"; and {len(ranked) - 5} more boroughs" if len(ranked) > 5 else ""
+    return (f"Beyond the {standard} standard: {len(uncovered)} demand points, "
+            f"{float(weights.sum()) / total:.1%} of the people, in " + "; ".join(parts)
+            + more + ". The points are in --json and --out.")
 
 
 def _instance(path: Path, model: str, vehicles: int | None, standard: str, busy: float | None,
@@ -210,7 +234,8 @@ def dispatch(
     = "",
     scenario: Annotated[str, typer.Option(help="Embedded scenario name or scenario folder.")]
     = "london",
-    slot: Annotated[str | None, typer.Option(help="Time slot (default: the first).")] = None,
+    slot: Annotated[str | None, typer.Option(
+        help="Time slot (default: the current one in the scenario's time zone).")] = None,
     top: Annotated[int, typer.Option(help="Units listed.")] = 5,
     standard: Annotated[str, typer.Option(
         help="Standard for the move-up options when units are busy (e.g. 8m).")] = "8m",
@@ -232,8 +257,10 @@ def dispatch(
     if top < 1:
         msg = f"`--top` must be >= 1, got {top}"
         raise ScenarioError(msg)
+    from citywatch.model.clock import slot_at
+
     sc = load(scenario)
-    s = 0 if slot is None else sc.slot_index(slot)
+    s = slot_at(sc) if slot is None else sc.slot_index(slot)
     committed = [u.strip() for u in busy.split(",") if u.strip()]
     units = scenario_units(sc, s, busy=committed)
     factors = sc.travel.slot_speed_factor or (1.0,) * len(sc.slots)
@@ -268,7 +295,9 @@ def dispatch(
                           f"({mv['minutes']:.0f} min)" for mv in m["moves"])
         console.print(f"Move-up option {k}: {moves}: people at sites reached within "
                       f"{standard} {m['share_now']:.0%} -> {m['share_after']:.0%} "
-                      f"(before the incident {m['share_before_incident']:.0%}).")
+                      f"(before the incident {m['share_before_incident']:.0%}; "
+                      f"{100 * m['gain_per_minute']:.2f} points restored per minute of "
+                      f"travel).")
     console.print("[dim]ETA = dispatch delay + straight-line travel estimate; options, not "
                   "orders: the controller decides.[/]")
 
@@ -290,5 +319,6 @@ def _moveups(sc: Any, s: int, units: Any, committed: list[str], standard: float
                         "minutes": round(m.minutes, 1)} for m in o.moves],
              "share_before_incident": o.share_before_incident, "share_now": o.share_now,
              "share_after": o.share_after, "restored": o.restored,
-             "travel_minutes": round(o.travel_minutes, 1), "efficient": o.efficient}
+             "travel_minutes": round(o.travel_minutes, 1), "efficient": o.efficient,
+             "gain_per_minute": round(o.gain_per_minute, 5)}
             for o in options]

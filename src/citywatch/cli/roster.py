@@ -74,7 +74,8 @@ def roster(
     from citywatch.plan import load_plan, make_plan
     from citywatch.schedule.export import FORMATS, export_roster
     from citywatch.schedule.predictability import predictability
-    from citywatch.schedule.roster import roster_from_plan
+    from citywatch.cli._run import run_long, writing
+    from citywatch.schedule.roster import Roster, roster_from_plan
 
     formats = [f.strip().lower() for f in format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -102,17 +103,23 @@ def roster(
         if overrides:
             msg = "overrides are supported for site rosters only, not with `--beats` yet"
             raise GameError(msg)
-        r = make_beat_roster(sc, beat_plan, days=days, start=first, seed=seed)
+        r = run_long(lambda: make_beat_roster(sc, beat_plan, days=days, start=first,
+                                              seed=seed), what="roster:")
     elif plan_json is not None:
-        r = roster_from_plan(load_plan(plan_json, sc), days=days, start=first, seed=seed,
-                             overrides=overrides)
+        stored = load_plan(plan_json, sc)
+        r = run_long(lambda: roster_from_plan(stored, days=days, start=first, seed=seed,
+                                              overrides=overrides), what="roster:")
     else:
-        plan = make_plan(sc, PlanOptions(attacker=attacker))
-        r = roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
-                             overrides=overrides, time_limit=max(time_limit, 120.0),
-                             beats_attacker="bayesian" if attacker == "bayesian"
-                             else "mixture")
-    written = export_roster(r, out, formats=formats)
+        def work() -> Roster:
+            plan = make_plan(sc, PlanOptions(attacker=attacker))
+            return roster_from_plan(plan, days=days, start=first, seed=seed, beats=beats,
+                                    overrides=overrides, time_limit=max(time_limit, 120.0),
+                                    beats_attacker="bayesian" if attacker == "bayesian"
+                                    else "mixture")
+
+        r = run_long(work, what="roster:")
+    with writing("roster"):
+        written = export_roster(r, out, formats=formats)
     visits = r.mission_visits()
     target = r.target_coverage
     if beats:

@@ -46,6 +46,17 @@ def validate(
     console.print(f"ok: {sc.name} v{sc.version}: {len(sc.slots)} slots, {len(sc.sites)} "
                   f"sites, {len(sc.zones)} zones, {len(sc.standby)} standby points, "
                   f"{len(sc.attackers)} attacker types")
+    from citywatch.model.zones import share_inside, zone_mismatches
+
+    outside = zone_mismatches(sc)
+    if any(z.polygon is not None for z in sc.zones):
+        console.print(f"{share_inside(sc):.1%} of the sites lie inside their own zone's "
+                      f"boundary" + (":" if outside else "."))
+    for m in outside:
+        where = f"in {m.found_in}" if m.found_in else "in no zone"
+        console.print(f"  note: {m.table} {m.id} ({m.name}) is assigned to {m.zone_id} but "
+                      f"lies {where}, {m.distance_m:,.0f} m outside its boundary",
+                      markup=False, soft_wrap=True)
 
 
 @app.command()

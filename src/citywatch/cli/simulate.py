@@ -244,8 +244,12 @@ def whatif(
 
     sc = load(scenario)
     events = [parse_event(e) for e in event or []]
-    w = run(sc, add_officers=add_officers, threat=threat, close_sites=close_site or [],
-            events=events, options=PlanOptions(attacker=attacker), n=attacks, seed=seed)
+    from citywatch.cli._run import run_long
+
+    w = run_long(lambda: run(sc, add_officers=add_officers, threat=threat,
+                             close_sites=close_site or [], events=events,
+                             options=PlanOptions(attacker=attacker), n=attacks, seed=seed),
+                 what="whatif:")
     data = w.to_dict()
     if json_out:
         print_json(data)
@@ -268,13 +272,17 @@ def whatif(
     for slot, teams in b["teams_on_duty"].items():
         after = a["teams_on_duty"].get(slot, 0)
         t.add_row(f"patrol teams {slot}", str(teams), str(after), f"{after - teams:+d}")
+    for slot, crews in b.get("arv_crews_on_duty", {}).items():
+        after = a.get("arv_crews_on_duty", {}).get(slot, 0)
+        t.add_row(f"ARV crews {slot}", str(crews), str(after), f"{after - crews:+d}")
     console.print(t)
+    names = {x.id: x.name for x in sc.sites}
     busy = Table(title="Coverage of the busiest sites (mean over slots)", show_edge=False)
     for col in ("site", "before", "after"):
-        busy.add_column(col)
+        busy.add_column(col, justify="left" if col == "site" else "right")
     for sid, cov in b["busiest_sites_coverage"].items():
         after_cov = a["busiest_sites_coverage"].get(sid)
-        busy.add_row(sid, f"{sum(cov.values()) / len(cov):.0%}",
+        busy.add_row(names.get(sid, sid), f"{sum(cov.values()) / len(cov):.0%}",
                      "closed" if after_cov is None else
                      f"{sum(after_cov.values()) / len(after_cov):.0%}")
     console.print(busy)
@@ -421,19 +429,27 @@ def report(
     from citywatch.sim.whatif import whatif as run_whatif
 
     sc = load(scenario, threat=threat, officers=officers)
-    p = _plan_for(plan_spec, sc, attacker=attacker, k=None, built_cache={})
+    from citywatch.cli._run import run_long, writing
+
     if slot is not None:
         sc.slot_index(slot)
+    p = run_long(lambda: _plan_for(plan_spec, sc, attacker=attacker, k=None, built_cache={}),
+                 what="report: plan:")
     with _progress(True, "simulating") as progress:
         result = run(p, n=attacks, seed=seed, progress=progress)
-    w = (run_whatif(sc, add_officers=add_officers, options=p.options, n=attacks // 2,
-                    seed=seed, before=p if plan_spec == "optimal" or Path(plan_spec).exists()
-                    else None) if add_officers else None)
+    w = (run_long(lambda: run_whatif(
+        sc, add_officers=add_officers, options=p.options, n=attacks // 2, seed=seed,
+        before=p if plan_spec == "optimal" or Path(plan_spec).exists() else None),
+        what="report: what-if:",
+        nothing_written="the plan and simulation are done; nothing was written")
+        if add_officers else None)
     curve = None
     if capacity_range is not None:
         with _progress(True, "capacity") as progress:
             curve = run_capacity(sc, added=parse_range(capacity_range),
                                  options=dataclasses.replace(QUICK, attacker=attacker),
                                  n=attacks // 4, seed=seed, progress=progress)
-    for path in write_report(p, out, ReportParts(result, w, curve, slot)):
+    with writing("report"):
+        written = write_report(p, out, ReportParts(result, w, curve, slot))
+    for path in written:
         console.print(f"wrote {path}")

@@ -14,12 +14,13 @@ import scipy.sparse as sp
 
 from citywatch.errors import GameError, InfeasibleError, SolverError
 from citywatch._highs import build_highs, run_highs
-from citywatch.games.equilibrium import Equilibrium
+from citywatch.games.bayesian_levels import level_search
+from citywatch.games.equilibrium import Equilibrium, Normalised, best_responses, normalise
 from citywatch.games.origami import solve_origami
 from citywatch.games.policy import LinearConstraint, constraint_matrix
 from citywatch.model.game import SecurityGame
 
-__all__ = ["FORMULATIONS", "solve_bayesian"]
+__all__ = ["FORMULATIONS", "METHODS", "solve_bayesian"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -27,6 +28,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 FORMULATIONS = ("bigm", "tight", "casorran")
 
+# Every tolerance below applies to the normalised game (each type's attacker payoffs and
+# the defender's span 1), so all are relative to the payoff spans.
 # Attacker utilities closer than this are a tie, broken in the defender's favour. It sits
 # well under `verify_equilibrium`'s 1e-6 and over the LP feasibility tolerance below.
 _TIE_TOL = 1e-8
@@ -44,11 +47,12 @@ _BIGM_FACTOR = 10.0
 def solve_bayesian(
     game: SecurityGame,
     *,
+    method: str = "levels",
     formulation: str = "tight",
     time_limit: float | None = None,
+    node_limit: int | None = None,
     warm_start: bool = True,
     constraints: Sequence[LinearConstraint] = (),
-    node_limit: int | None = None,
 ) -> Equilibrium:
     r"""Bayesian Strong Stackelberg equilibrium on the coverage representation.
 
@@ -65,7 +69,12 @@ def solve_bayesian(
         \sum_t a_{kt} = 1,\; a_{kt} = 1 \Rightarrow U^a_k(t, c) = \max_{t'} U^a_k(t', c),
 
     with ties among best responses broken in the defender's favour (strong Stackelberg).
-    Three MILP formulations of the implication are offered:
+
+    Two methods. ``method="levels"`` (default) is the branch and bound over the
+    attackers' levels of :mod:`citywatch.games.bayesian_levels`: its bound couples the
+    types through the budgets, which closes games with a few types and thousands of
+    targets (London's) that the MILP cannot. ``method="milp"`` hands one of three MILP
+    formulations of the implication to HiGHS:
 
     ``"bigm"``
         The textbook DOBSS/ERASER compact model with one big constant :math:`M`
@@ -111,23 +120,27 @@ def solve_bayesian(
     target being a best response), each type's best responses are recomputed from that
     coverage with ties (within 1e-8) broken for the defender, and the utilities follow.
 
+    Payoffs are first mapped affinely to spans of 1 (:func:`normalise`) and every
+    tolerance is relative, so scaling a game's payoffs scales the value and changes
+    nothing else; ``optimal`` means proven within a relative :math:`10^{-6}`.
+
     Parameters
     ----------
     game
         The security game; one type works too.
+    method
+        ``"levels"`` (default) or ``"milp"``.
     formulation
-        ``"tight"`` (default), ``"casorran"`` or ``"bigm"``.
+        With ``method="milp"``: ``"tight"`` (default), ``"casorran"`` or ``"bigm"``.
     time_limit
-        Wall-clock seconds for the whole call. When it runs out, the best strategy
-        found is returned with ``optimal=False`` and its proven gap: HiGHS's dual bound,
-        or :math:`\sum_k p_k \mathrm{SSE}_k` (each type's single-type value, which no
-        Bayesian strategy beats) if that is lower.
+        Wall-clock seconds for the whole call: a safety net. When it runs out, the best
+        strategy found is returned with ``optimal=False`` and its proven gap: the
+        method's own bound, or :math:`\sum_k p_k \mathrm{SSE}_k` (each type's
+        single-type value, which no Bayesian strategy beats) if that is lower.
     node_limit
-        Branch-and-bound nodes HiGHS may explore (``mip_max_nodes``): a deterministic
-        work limit. When reached, the best strategy found is returned with
-        ``optimal=False`` and its proven gap, the same on any machine. ``0`` skips the
-        MILP: the warm-start heuristic's strategy (profile LPs from the natural starts),
-        with the gap to :math:`\sum_k p_k \mathrm{SSE}_k`.
+        Deterministic work limit: boxes of the level search, or HiGHS branch-and-bound
+        nodes of the MILP; 0 returns the warm-start incumbent with the trivial bound.
+        ``None``: until proven (or `time_limit`).
     warm_start
         Seed HiGHS with the heuristic incumbent (not used with `constraints`, whose
         rows the heuristic's coverages need not satisfy).
@@ -140,52 +153,150 @@ def solve_bayesian(
     Returns
     -------
     Equilibrium
-        ``method`` is ``"bayesian-" + formulation``.
+        ``method`` is ``"bayesian-levels"`` or ``"bayesian-" + formulation``;
+        ``bound_source`` names what proved the gap.
 
     Raises
     ------
     GameError
-        If `formulation` is unknown or `time_limit` is not positive.
+        If `method` or `formulation` is unknown or a limit is not positive.
     SolverError
-        If HiGHS stops short of proven optimality and no `time_limit` was given.
+        If the MILP stops short of proven optimality and no limit was given.
     InfeasibleError
         If no coverage satisfies the constraints and the budgets.
     """
+    if method not in METHODS:
+        msg = f"`method` must be one of {METHODS}, got {method!r}"
+        raise GameError(msg)
     if formulation not in FORMULATIONS:
         msg = f"`formulation` must be one of {FORMULATIONS}, got {formulation!r}"
         raise GameError(msg)
     if time_limit is not None and not time_limit > 0:
         msg = f"`time_limit` must be > 0 seconds, got {time_limit}"
         raise GameError(msg)
+    if node_limit is not None and (int(node_limit) != node_limit or node_limit < 0):
+        msg = f"`node_limit` must be a whole number >= 0, got {node_limit}"
+        raise GameError(msg)
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
-    bounds = _attack_bounds(game)
-    extra = _constraint_rows(game, constraints)
+    norm = normalise(game)
+    ng = norm.game
+    bounds = _attack_bounds(ng)
+    extra = _constraint_rows(ng, constraints)
 
     incumbent: _Candidate | None = None
     if warm_start and extra is None:
-        incumbent = _heuristic(game, bounds, deadline)
+        incumbent = _heuristic(ng, bounds, deadline)
+    trivial = float(ng.priors @ bounds.solo_value)
+    if node_limit == 0 and incumbent is not None:
+        return _result(game, norm, incumbent, trivial, "sum of single-type SSEs",
+                       "bayesian-heuristic", start)
+    if method == "levels":
+        best, bound, source = _solve_levels(ng, bounds, extra, incumbent, node_limit,
+                                            deadline)
+        name = "bayesian-levels"
+    else:
+        best, bound, source = _solve_formulation(ng, bounds, extra, incumbent, formulation,
+                                                 time_limit, node_limit, deadline)
+        name = "bayesian-" + formulation
+    if bound > trivial:
+        # Against each type alone the defender can do no better than that type's SSE.
+        bound, source = trivial, "sum of single-type SSEs"
+    return _result(game, norm, best, bound, source, name, start)
 
+
+METHODS = ("levels", "milp")
+# `optimal` means the proven gap is within this fraction of the defender's utility.
+_OPTIMAL_RTOL = 1e-6
+# The level search prunes a box unless it beats the incumbent by this (normalised game:
+# a fraction of the defender's payoff span).
+_PRUNE_TOL = 1e-9
+
+
+def _result(game: SecurityGame, norm: Normalised, best: _Candidate, bound: float,
+            source: str, name: str, start: float) -> Equilibrium:
+    """The equilibrium in the original game's payoffs, its gap, and whether it is proven."""
+    attacked, value = best_responses(game, best.coverage, tol=_TIE_TOL)
+    gap = max(0.0, norm.utility(bound) - value) if np.isfinite(bound) else np.inf
+    if gap <= _OPTIMAL_RTOL * max(abs(value), 1e-9 * norm.scale):
+        gap = max(gap, 0.0)
+        optimal = True
+    else:
+        optimal = False
+    ua = game.attacker_payoffs(best.coverage)
+    types = np.arange(game.n_types)
+    return Equilibrium(
+        coverage=best.coverage,
+        defender_utility=value,
+        attacked=attacked,
+        attacker_utility=ua[types, attacked],
+        method=name,
+        optimal=optimal,
+        gap=0.0 if optimal else gap,
+        seconds=time.perf_counter() - start,
+        bound_source=source,
+    )
+
+
+def _solve_levels(game: SecurityGame, bounds: _Bounds, extra: _Extra | None,
+                  incumbent: _Candidate | None, node_limit: int | None,
+                  deadline: float | None) -> tuple[_Candidate, float, str]:
+    """The level branch and bound, fed with profile-LP re-solves of its candidates."""
+    seen: dict[tuple[int, ...], _Candidate | None] = {}
+    rows = None if extra is None else (extra.matrix, extra.lower, extra.upper)
+
+    def polish(c: FloatArray) -> tuple[float, FloatArray] | None:
+        cand = _evaluate(game, c)
+        key = tuple(cand.attacked.tolist())
+        if key not in seen:
+            seen[key] = _profile_candidate(game, bounds, cand.attacked, extra)
+        best = seen[key]
+        if extra is None and (best is None or best.value < cand.value):
+            best = cand
+        return None if best is None else (best.value, best.coverage)
+
+    start_value = -np.inf if incumbent is None else incumbent.value
+    found = level_search(game, bounds.attackable, bounds.low, bounds.high,
+                         incumbent=start_value, improve=polish, extra=rows,
+                         rtol=_PRUNE_TOL, node_limit=node_limit, deadline=deadline)
+    best = incumbent
+    if found.best is not None:
+        best = _evaluate(game, found.best)
+        if incumbent is not None and incumbent.value > best.value:
+            best = incumbent
+    if best is None:
+        if extra is not None and found.complete:
+            msg = "the policy constraints leave no feasible coverage within the budgets; " \
+                  "relax a floor or a cap"
+            raise InfeasibleError(msg)
+        if extra is not None:
+            msg = "no coverage satisfying the policy constraints was found within the limits"
+            raise SolverError(msg)
+        best = _evaluate(game, _minimax_coverage(game, bounds, game.priors))
+    bound = max(found.bound, best.value)
+    source = "level branch and bound" + ("" if found.complete else
+                                         f" (stopped by the {found.limit} limit)")
+    return best, bound, source
+
+
+def _solve_formulation(game: SecurityGame, bounds: _Bounds, extra: _Extra | None,
+                       incumbent: _Candidate | None, formulation: str,
+                       time_limit: float | None, node_limit: int | None,
+                       deadline: float | None) -> tuple[_Candidate, float, str]:
+    """One MILP formulation on HiGHS, warm-started from `incumbent`."""
     model = _BUILDERS[formulation](game, bounds)
     if extra is not None:
         model = dataclasses.replace(model, model=_append_rows(model.model, extra))
     initial = None if incumbent is None else model.start(incumbent.coverage, incumbent.profile)
     remaining = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
-    if node_limit == 0 and incumbent is not None:
-        # no branch and bound: the heuristic's incumbent, with the per-type SSE bound
-        result = _Result(status="node limit", x=None, objective=incumbent.value, bound=np.inf)
-    else:
-        result = _solve_milp(model, time_limit=remaining, initial=initial,
-                             node_limit=node_limit)
+    result = _solve_milp(model, time_limit=remaining, initial=initial, node_limit=node_limit)
 
     if result.status == "infeasible" and extra is not None:
         msg = "the policy constraints leave no feasible coverage within the budgets; relax " \
               "a floor or a cap"
         raise InfeasibleError(msg)
-    if result.status != "optimal" and time_limit is None and node_limit is None:
-        msg = f"HiGHS stopped on the Bayesian MILP ({formulation}) with status {result.status}"
-        raise SolverError(msg)
-    if result.status not in ("optimal", "time limit", "node limit"):
+    if result.status not in ("optimal", "time limit", "node limit") or (
+            result.status != "optimal" and time_limit is None and node_limit is None):
         msg = f"HiGHS stopped on the Bayesian MILP ({formulation}) with status {result.status}"
         raise SolverError(msg)
 
@@ -204,24 +315,9 @@ def solve_bayesian(
         raise SolverError(msg)
     if best is None:
         best = _evaluate(game, _minimax_coverage(game, bounds, game.priors))
-
-    optimal = result.status == "optimal"
-    # Against each type alone the defender can do no better than that type's SSE, so
-    # sum_k p_k SSE_k bounds the value even when HiGHS has not finished its root LP.
-    bound = min(result.bound, float(game.priors @ bounds.solo_value))
-    gap = 0.0 if optimal else max(0.0, bound - best.value)
-    ua = game.attacker_payoffs(best.coverage)
-    types = np.arange(game.n_types)
-    return Equilibrium(
-        coverage=best.coverage,
-        defender_utility=best.value,
-        attacked=best.attacked,
-        attacker_utility=ua[types, best.attacked],
-        method="bayesian-" + formulation,
-        optimal=optimal,
-        gap=gap,
-        seconds=time.perf_counter() - start,
-    )
+    if result.status == "optimal":
+        return best, best.value, "HiGHS (proven optimal)"
+    return best, max(result.bound, best.value), "HiGHS dual bound"
 
 
 # --- bounds and dominance ---------------------------------------------------------------
@@ -284,7 +380,7 @@ def _attack_bounds(game: SecurityGame) -> _Bounds:
     low = np.array([_minimax_level(au[k], da[k], game.groups, game.resources)
                     for k in range(game.n_types)])
     # A little slack so rounding never removes the true best response.
-    slack = 1e-9 * max(1.0, float(np.max(np.abs(au))))
+    slack = 1e-9 * max(1.0, float(np.max(np.abs(au))))  # normalised: |au| <= 1
     attackable = au >= low[:, None] - slack
     with np.errstate(divide="ignore", invalid="ignore"):
         cap = np.where(da > _FLAT, (au - low[:, None] + slack) / da, 1.0)
@@ -756,17 +852,12 @@ def _append_rows(model: _Model, extra: _Extra) -> _Model:
 def _solve_milp(model: _Model | _Formulation, *, time_limit: float | None,
                 initial: FloatArray | None, lp: bool = False,
                 node_limit: int | None = None) -> _Result:
-    """Maximise a model with HiGHS; report status, solution (if any) and proven bound.
-
-    `node_limit` caps branch-and-bound nodes (``mip_max_nodes``): a deterministic work
-    limit, reported as status ``"node limit"``; `time_limit` is wall clock.
-    """
+    """Maximise a model with HiGHS; report status, solution (if any) and proven bound."""
     m = model.model if isinstance(model, _Formulation) else model
     h = build_highs(m.cost, m.matrix, m.row_lower, m.row_upper, col_lower=m.col_lower,
                     col_upper=m.col_upper, integrality=None if lp else m.integer,
-                    maximize=True, offset=m.offset, time_limit=time_limit)
-    if node_limit is not None and not lp:
-        h.setOptionValue("mip_max_nodes", int(node_limit))  # a work limit: deterministic
+                    maximize=True, offset=m.offset, time_limit=time_limit,
+                    node_limit=node_limit)
     h.setOptionValue("primal_feasibility_tolerance", _LP_FEAS_TOL)
     h.setOptionValue("dual_feasibility_tolerance", _LP_FEAS_TOL)
     if not lp:
@@ -788,12 +879,9 @@ def _solve_milp(model: _Model | _Formulation, *, time_limit: float | None,
         if h.getModelStatus() in (highspy.HighsModelStatus.kTimeLimit,
                                   highspy.HighsModelStatus.kInterrupt):
             status = "time limit"
-        elif node_limit is not None and h.getInfo().mip_node_count >= node_limit:
-            status = "node limit"
         return _Result(status=status, x=None, objective=-np.inf,
                        bound=bound if np.isfinite(bound) else np.inf)
-    status = "optimal" if res.optimal else (
-        "time limit" if res.limit == "time"
-        else "node limit" if res.limit == "nodes" else res.status)
+    status = "optimal" if res.optimal else {"time": "time limit", "nodes": "node limit"}.get(
+        res.limit or "", res.status)
     bound = res.bound if np.isfinite(res.bound) else np.inf
     return _Result(status=status, x=res.x, objective=res.objective, bound=bound)

@@ -199,7 +199,8 @@ def save_game(game: SecurityGame, path: str | Path, *, pretty: bool = False) -> 
 
 
 def equilibrium_to_dict(game: SecurityGame, eq: Equilibrium) -> dict[str, Any]:
-    """An equilibrium as JSON data: coverage, defender_utility, attack, method, optimal, gap."""
+    """An equilibrium as JSON data: coverage, defender_utility, attack, method, optimal, gap
+    (absolute and relative to the defender's utility) and what proved the bound."""
     names = game.type_names or tuple(f"type{k}" for k in range(game.n_types))
     if eq.attack_distribution is not None:
         attack: dict[str, Any] = {names[k]: eq.attack_distribution[k].tolist()
@@ -215,5 +216,7 @@ def equilibrium_to_dict(game: SecurityGame, eq: Equilibrium) -> dict[str, Any]:
         "method": eq.method,
         "optimal": bool(eq.optimal),
         "gap": float(eq.gap) if math.isfinite(eq.gap) else None,
+        "relative_gap": float(eq.relative_gap) if math.isfinite(eq.relative_gap) else None,
+        "bound_source": eq.bound_source,
         "seconds": float(eq.seconds),
     }

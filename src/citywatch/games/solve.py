@@ -13,11 +13,11 @@ from citywatch.model.game import SecurityGame
 
 __all__ = ["METHODS", "solve_sse"]
 
-METHODS = ("auto", "origami", "single", "multiple-lps", "bayesian")
+METHODS = ("auto", "origami", "single", "multiple-lps", "bayesian", "bayesian-milp")
 
 
-def solve_sse(game: SecurityGame, *, method: str = "auto",
-              time_limit: float | None = None) -> Equilibrium:
+def solve_sse(game: SecurityGame, *, method: str = "auto", time_limit: float | None = None,
+              node_limit: int | None = None) -> Equilibrium:
     """Strong Stackelberg Equilibrium of `game` by the chosen algorithm.
 
     Parameters
@@ -29,10 +29,13 @@ def solve_sse(game: SecurityGame, *, method: str = "auto",
         several. ``"origami"`` or its alias ``"single"``: :func:`solve_origami`, exact,
         O(N log N), one type. ``"multiple-lps"``: :func:`solve_multiple_lps`, one LP per
         target, one type (a cross-check). ``"bayesian"``:
-        ``citywatch.games.bayesian.solve_bayesian``, several types.
+        ``citywatch.games.bayesian.solve_bayesian``, several types, by the level branch
+        and bound; ``"bayesian-milp"``: the same by the ``tight`` MILP on HiGHS.
     time_limit
         Seconds, for the LP/MILP-based methods; ORIGAMI is exact in well under a
         second per million targets and ignores it.
+    node_limit
+        Deterministic work limit of the Bayesian methods (boxes or MILP nodes).
 
     Raises
     ------
@@ -49,15 +52,19 @@ def solve_sse(game: SecurityGame, *, method: str = "auto",
         return solve_origami(game)
     if method == "multiple-lps":
         return solve_multiple_lps(game, time_limit=time_limit)
-    return _solve_bayesian(game, time_limit=time_limit)
+    return _solve_bayesian(game, time_limit=time_limit, node_limit=node_limit,
+                           milp=method == "bayesian-milp")
 
 
-def _solve_bayesian(game: SecurityGame, *, time_limit: float | None) -> Equilibrium:
+def _solve_bayesian(game: SecurityGame, *, time_limit: float | None, node_limit: int | None,
+                    milp: bool) -> Equilibrium:
     module = "citywatch.games.bayesian"
     if importlib.util.find_spec(module) is None:
         msg = (f"games with several attacker types (`game.n_types` = {game.n_types}) need "
                f"method='bayesian', whose solver ({module}) is not available")
         raise GameError(msg)
     bayesian = importlib.import_module(module)
-    result: Equilibrium = bayesian.solve_bayesian(game, time_limit=time_limit)
+    result: Equilibrium = bayesian.solve_bayesian(
+        game, method="milp" if milp else "levels", time_limit=time_limit,
+        node_limit=node_limit)
     return result

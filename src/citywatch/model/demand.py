@@ -21,7 +21,8 @@ def demand_grid(scenario: Scenario, *, resolution: int = 8) -> DemandGrid:
     zones, sites = scenario.zones, scenario.sites
     polygons = None
     if any(z.polygon is not None for z in zones):
-        polygons = [None if z.polygon is None else [list(p) for p in z.polygon] for z in zones]
+        polygons = [None if z.polygon is None else
+                    {"type": "MultiPolygon", "coordinates": z.polygon} for z in zones]
     return build_demand_grid(
         zone_lat=np.array([z.lat for z in zones]),
         zone_lon=np.array([z.lon for z in zones]),

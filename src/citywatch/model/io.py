@@ -8,8 +8,15 @@ A scenario folder holds::
     sites.csv          id, name, category, lat, lon, zone_id, symbolic_value, hardening,
                        people_<slot> for every slot (+ optional annual_entries_exits_m, capacity)
     zones.csv          id, name, population_2021, lat, lon, area_km2, inner
-                       (or zones.geojson: polygons with those properties; lat/lon optional)
+                       (or a GeoJSON table: polygons with those properties; lat/lon optional)
+    zones.geojson      optional boundaries for zones.csv: one Polygon or MultiPolygon
+                       feature per zone, its ``id`` property the zone id, and the credit
+                       its licence asks for as the collection's ``attribution`` member
+                       (another file name: ``[tables] boundaries``). Without a
+                       ``[bounds]`` table the bounds are the polygons' extent.
     standby.csv        id, name, kind, lat, lon, zone_id, capacity
+    basemap.geojson    optional background for maps: features with a ``layer`` property
+                       (road, water, boundary); written by ``citywatch basemap build``
     protection.csv     optional (``[tables] protection``): site_id, force (met, btp, colp,
                        other), officers, slots (``;``-separated slot names, empty = all),
                        unit, source: armed officers permanently on site
@@ -34,6 +41,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from citywatch.errors import Problem, ScenarioError
+from citywatch.geo.polygon import multipolygon_bounds
 from citywatch.model.attacks import parse_attack_type
 from citywatch.model.casualties import burst_and_rate, default_casualty_parameters, reach_cap
 from citywatch.model.force import Force, Shift
@@ -42,6 +50,7 @@ from citywatch.model.scenario import (
     STANDBY_KINDS,
     AttackerType,
     Bounds,
+    MultiPolygonCoords,
     PayoffParameters,
     Scenario,
     Site,
@@ -59,7 +68,7 @@ from citywatch.model.threat import (
     load_postures,
 )
 
-__all__ = ["load_scenario", "save_scenario"]
+__all__ = ["load_scenario", "save_scenario", "zones_feature_collection"]
 
 _PRIOR_TOL = 1e-6
 
@@ -214,6 +223,8 @@ class _TablesIn(_Strict):
     sites: str = "sites.csv"
     zones: str = "zones.csv"
     standby: str = "standby.csv"
+    boundaries: str | None = None
+    basemap: str | None = None
     protection: str | None = None
 
 
@@ -241,7 +252,7 @@ class _ScenarioIn(_Strict):
     timezone: str = "UTC"
     threat_level: str = "SEVERE"
     threat_levels: str | None = None
-    bounds: _BoundsIn
+    bounds: _BoundsIn | None = None
     tables: _TablesIn = Field(default_factory=_TablesIn)
     slots: list[_SlotIn] | None = None
     force: _ForceIn
@@ -348,8 +359,8 @@ def _read_csv(path: Path, problems: list[Problem],
         return []
 
 
-def _ring_centroid(ring: list[tuple[float, float]]) -> tuple[float, float]:
-    """Area centroid (lon, lat) of a polygon ring by the shoelace formula."""
+def _ring_centroid(ring: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """Area centroid (lon, lat) and signed area of a polygon ring (shoelace formula)."""
     a = cx = cy = 0.0
     for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
         cross = x0 * y1 - x1 * y0
@@ -358,41 +369,139 @@ def _ring_centroid(ring: list[tuple[float, float]]) -> tuple[float, float]:
         cy += (y0 + y1) * cross
     if abs(a) < 1e-15:
         xs, ys = zip(*ring, strict=True)
-        return sum(xs) / len(xs), sum(ys) / len(ys)
-    return cx / (3 * a), cy / (3 * a)
+        return sum(xs) / len(xs), sum(ys) / len(ys), 0.0
+    return cx / (3 * a), cy / (3 * a), a / 2
 
 
-def _read_zones_geojson(path: Path, problems: list[Problem]
-                        ) -> list[tuple[int, dict[str, Any], tuple[tuple[float, float], ...]]]:
+def _centroid(polygon: MultiPolygonCoords) -> tuple[float, float]:
+    """Area-weighted centroid (lon, lat) of the outer rings of a multipolygon."""
+    parts = [_ring_centroid(list(p[0][:-1] if p[0][0] == p[0][-1] else p[0])) for p in polygon]
+    total = sum(abs(a) for *_, a in parts)
+    if total <= 0:
+        return parts[0][0], parts[0][1]
+    return (sum(x * abs(a) for x, _, a in parts) / total,
+            sum(y * abs(a) for _, y, a in parts) / total)
+
+
+def _geometry(geom: Any, file: str, row: int, problems: list[Problem]
+              ) -> MultiPolygonCoords | None:
+    """A feature's Polygon or MultiPolygon as MultiPolygon coordinates, or None (problem)."""
+    kind = geom.get("type") if isinstance(geom, dict) else None
+    coords = geom.get("coordinates") if isinstance(geom, dict) else None
+    if kind not in ("Polygon", "MultiPolygon") or not isinstance(coords, list) or not coords:
+        problems.append(Problem(file, "geometry.type", kind, "a Polygon or MultiPolygon", row))
+        return None
+    polygons = [coords] if kind == "Polygon" else coords
+    out = []
+    for i, poly in enumerate(polygons):
+        rings = []
+        for j, ring in enumerate(poly if isinstance(poly, list) else [None]):
+            where = (f"geometry.coordinates[{i}][{j}]" if kind == "MultiPolygon"
+                     else f"geometry.coordinates[{j}]")
+            try:
+                pts = tuple((float(p[0]), float(p[1])) for p in ring)
+            except (TypeError, ValueError, IndexError):
+                problems.append(Problem(file, where, _short(ring),
+                                        "a ring of [lon, lat] number pairs", row))
+                return None
+            if len(pts) < 4 or pts[0] != pts[-1]:
+                problems.append(Problem(file, where, f"{len(pts)} points",
+                                        "a closed ring of at least 4 points (first = last)",
+                                        row))
+                return None
+            bad = [p for p in pts if not (math.isfinite(p[0]) and math.isfinite(p[1])
+                                          and -180 <= p[0] <= 180 and -90 <= p[1] <= 90)]
+            if bad:
+                problems.append(Problem(file, where, list(bad[0]),
+                                        "[lon, lat] in degrees (lon -180..180, lat -90..90)",
+                                        row))
+                return None
+            rings.append(pts)
+        if rings:
+            out.append(tuple(rings))
+    return tuple(out) if out else None
+
+
+def _short(value: object, n: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _read_geojson(path: Path, problems: list[Problem]
+                  ) -> tuple[list[tuple[int, dict[str, Any], MultiPolygonCoords]], str]:
+    """Features of a zones GeoJSON as (row, properties, polygon), and its attribution.
+
+    The attribution is the FeatureCollection's ``attribution`` member (a GeoJSON foreign
+    member), which CityWatch prints on every map drawn from the boundaries.
+    """
     if not path.is_file():
         problems.append(Problem(path.name, "(file)", str(path), "an existing GeoJSON file"))
-        return []
+        return [], ""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         features = data["features"]
+        if not isinstance(features, list):
+            raise TypeError("`features` is not a list")
     except (ValueError, KeyError, TypeError) as err:
         problems.append(Problem(path.name, "(file)", str(path),
                                 f"a GeoJSON FeatureCollection ({err})"))
-        return []
+        return [], ""
+    attribution = data.get("attribution", "")
+    if not isinstance(attribution, str):
+        problems.append(Problem(path.name, "attribution", attribution, "a string"))
+        attribution = ""
     out = []
     for i, feat in enumerate(features, start=1):
-        geom = (feat or {}).get("geometry") or {}
-        props = dict((feat or {}).get("properties") or {})
-        coords = geom.get("coordinates")
-        if geom.get("type") == "Polygon" and coords:
-            ring = [(float(x), float(y)) for x, y, *_ in coords[0]]
-        elif geom.get("type") == "MultiPolygon" and coords:
-            ring = [(float(x), float(y)) for x, y, *_ in max(coords, key=lambda p: len(p[0]))[0]]
-        else:
-            problems.append(Problem(path.name, "geometry", geom.get("type"),
-                                    "a Polygon or MultiPolygon", i))
+        if not isinstance(feat, dict):
+            problems.append(Problem(path.name, "(feature)", _short(feat), "a GeoJSON Feature",
+                                    i))
             continue
+        props = feat.get("properties") or {}
+        if not isinstance(props, dict):
+            problems.append(Problem(path.name, "properties", _short(props), "an object", i))
+            continue
+        polygon = _geometry(feat.get("geometry"), path.name, i, problems)
+        if polygon is not None:
+            out.append((i, dict(props), polygon))
+    return out, attribution
+
+
+def _read_zones_geojson(path: Path, problems: list[Problem]
+                        ) -> tuple[list[tuple[int, dict[str, Any], MultiPolygonCoords]], str]:
+    rows, attribution = _read_geojson(path, problems)
+    for _, props, polygon in rows:
         if "lat" not in props or "lon" not in props:
-            lon, lat = _ring_centroid(ring[:-1] if ring[0] == ring[-1] else ring)
+            lon, lat = _centroid(polygon)
             props.setdefault("lat", lat)
             props.setdefault("lon", lon)
-        out.append((i, props, tuple(ring)))
-    return out
+    return rows, attribution
+
+
+def _read_boundaries(path: Path, zone_ids: list[str], problems: list[Problem]
+                     ) -> tuple[dict[str, MultiPolygonCoords], str]:
+    """Zone polygons keyed by the features' ``id`` property, every zone exactly once."""
+    rows, attribution = _read_geojson(path, problems)
+    known = set(zone_ids)
+    out: dict[str, MultiPolygonCoords] = {}
+    for i, props, polygon in rows:
+        zid = props.get("id")
+        if zid is None:
+            problems.append(Problem(path.name, "properties.id", None,
+                                    "the id of a zone (a property named `id`)", i))
+        elif zid not in known:
+            problems.append(Problem(path.name, "properties.id", zid,
+                                    f"the id of a zone in the zones table ("
+                                    f"{', '.join(sorted(known)[:4])}, ...)", i))
+        elif zid in out:
+            problems.append(Problem(path.name, "properties.id", zid,
+                                    "one feature per zone (a duplicate)", i))
+        else:
+            out[zid] = polygon
+    missing = [z for z in zone_ids if z not in out]
+    if rows and missing:
+        problems.append(Problem(path.name, "(features)", missing[:5],
+                                f"a feature for every zone ({len(missing)} missing)"))
+    return out, attribution
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -442,11 +551,20 @@ def load_scenario(path: str | Path) -> Scenario:
         except ScenarioError as err:
             problems.extend(err.problems or [Problem(f, "threat_levels", spec.threat_levels,
                                                      str(err))])
+    zone_rows, zone_file, attribution = _read_zone_rows(folder, spec.tables, problems)
     b = spec.bounds
-    if b.min_lat >= b.max_lat or b.min_lon >= b.max_lon:
-        problems.append(Problem(f, "bounds", b.model_dump(), "min_lat < max_lat and "
-                                "min_lon < max_lon"))
-    bounds = Bounds(b.min_lat, b.min_lon, b.max_lat, b.max_lon)
+    polygons = [poly for _, _, poly in zone_rows if poly is not None]
+    if b is not None:
+        if b.min_lat >= b.max_lat or b.min_lon >= b.max_lon:
+            problems.append(Problem(f, "bounds", b.model_dump(), "min_lat < max_lat and "
+                                    "min_lon < max_lon"))
+        bounds = Bounds(b.min_lat, b.min_lon, b.max_lat, b.max_lon)
+    elif polygons:
+        bounds = Bounds(*multipolygon_bounds(polygons))
+    else:
+        problems.append(Problem(f, "bounds", None, "a [bounds] table (min_lat, min_lon, "
+                                "max_lat, max_lon), or zone polygons to take it from"))
+        bounds = Bounds(-90.0, -180.0, 90.0, 180.0)
 
     slots = ([TimeSlot(s.name, s.start, s.hours, s.patrol_teams, s.arv_crews)
               for s in spec.slots] if spec.slots else _default_slots())
@@ -517,7 +635,8 @@ def load_scenario(path: str | Path) -> Scenario:
                                     "MINUTESm@SHARE%, e.g. 15m@100% or 10m@90%"))
             del err
 
-    zones = _load_zones(folder, spec.tables.zones, bounds, problems)
+    zones = _load_zones(zone_rows, zone_file, bounds, problems)
+    basemap = _load_basemap(folder, spec.tables.basemap, problems)
     zone_ids = {z.id for z in zones}
     sites = _load_sites(folder / spec.tables.sites, names, bounds, zone_ids, problems)
     standby = _load_standby(folder / spec.tables.standby, bounds, zone_ids, problems)
@@ -540,6 +659,7 @@ def load_scenario(path: str | Path) -> Scenario:
         force=force, threat_level=level, postures=postures, travel=travel,
         payoffs=PayoffParameters(**spec.payoffs.model_dump()),
         response_standards=tuple(standards), protection=protection,
+        boundary_attribution=attribution, basemap=basemap,
     )
 
 
@@ -562,27 +682,84 @@ def _check_common(file: str, row: int, obj: Any, bounds: Bounds, zone_ids: set[s
     return ok
 
 
-def _load_zones(folder: Path, table: str, bounds: Bounds,
-                problems: list[Problem]) -> tuple[Zone, ...]:
-    path = folder / table
-    rows: list[tuple[int, dict[str, Any], tuple[tuple[float, float], ...] | None]]
-    if table.endswith((".geojson", ".json")):
-        rows = list(_read_zones_geojson(path, problems))
+ZoneRows = list[tuple[int, dict[str, Any], MultiPolygonCoords | None]]
+
+
+def _read_zone_rows(folder: Path, tables: _TablesIn, problems: list[Problem]
+                    ) -> tuple[ZoneRows, str, str]:
+    """Zone rows with their polygons, the zones file's name, and the boundaries' credit.
+
+    Zones come from a CSV table (with polygons joined by id from ``tables.boundaries``,
+    or from ``zones.geojson`` beside it when that exists) or from a GeoJSON table whose
+    features carry the zone properties.
+    """
+    path = folder / tables.zones
+    if tables.zones.endswith((".geojson", ".json")):
+        rows, attribution = _read_zones_geojson(path, problems)
+        out: ZoneRows = [(i, r, p) for i, r, p in rows]
     else:
-        rows = [(i, r, None) for i, r in _read_csv(path, problems, ("id", "name", "lat", "lon"))]
+        out = [(i, r, None) for i, r in _read_csv(path, problems, ("id", "name", "lat", "lon"))]
+        attribution = ""
+        name = tables.boundaries
+        if name is None and (folder / "zones.geojson").is_file():
+            name = "zones.geojson"
+        if name is not None:
+            ids = [str(r.get("id", "")) for _, r, _ in out]
+            polygons, attribution = _read_boundaries(folder / name, ids, problems)
+            out = [(i, r, polygons.get(str(r.get("id", "")))) for i, r, _ in out]
+    if not out and path.exists():
+        problems.append(Problem(path.name, "(rows)", 0, "at least one zone"))
+    return out, path.name, attribution
+
+
+BASEMAP_LAYERS = ("road", "water", "boundary")
+
+
+def _load_basemap(folder: Path, name: str | None, problems: list[Problem]) -> str:
+    """The basemap's GeoJSON text (compact), checked; empty when the folder has none."""
+    if name is None:
+        if not (folder / "basemap.geojson").is_file():
+            return ""
+        name = "basemap.geojson"
+    path = folder / name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data["features"]
+        if not isinstance(features, list):
+            raise TypeError("`features` is not a list")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        problems.append(Problem(path.name, "(file)", str(path),
+                                f"a GeoJSON FeatureCollection ({err})"))
+        return ""
+    for i, feat in enumerate(features, start=1):
+        layer = ((feat or {}).get("properties") or {}).get("layer") \
+            if isinstance(feat, dict) else None
+        if layer not in BASEMAP_LAYERS:
+            problems.append(Problem(path.name, "properties.layer", layer,
+                                    f"one of {', '.join(BASEMAP_LAYERS)}", i))
+            return ""
+        kind = ((feat.get("geometry") or {}).get("type"))
+        if kind not in ("LineString", "MultiLineString", "Polygon", "MultiPolygon"):
+            problems.append(Problem(path.name, "geometry.type", kind,
+                                    "a LineString, MultiLineString, Polygon or MultiPolygon",
+                                    i))
+            return ""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _load_zones(rows: ZoneRows, file: str, bounds: Bounds,
+                problems: list[Problem]) -> tuple[Zone, ...]:
     zones: list[Zone] = []
     seen: set[str] = set()
-    for i, raw, ring in rows:
+    for i, raw, polygon in rows:
         try:
             z = _ZoneRow.model_validate(raw)
         except ValidationError as err:
-            problems.extend(_problems(err, path.name, row=i))
+            problems.extend(_problems(err, file, row=i))
             continue
-        if _check_common(path.name, i, z, bounds, None, seen, problems):
+        if _check_common(file, i, z, bounds, None, seen, problems):
             zones.append(Zone(z.id, z.name, z.population_2021, z.lat, z.lon, z.area_km2,
-                              z.inner, ring))
-    if not rows and path.exists():
-        problems.append(Problem(path.name, "(rows)", 0, "at least one zone"))
+                              z.inner, polygon))
     return tuple(zones)
 
 
@@ -728,6 +905,8 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
         'sites = "sites.csv"',
         'zones = "zones.csv"',
         'standby = "standby.csv"',
+        *(['boundaries = "zones.geojson"'] if any(z.polygon for z in scenario.zones) else []),
+        *(['basemap = "basemap.geojson"'] if scenario.basemap else []),
         *(['protection = "protection.csv"'] if scenario.protection else []),
         "",
     ]
@@ -794,6 +973,36 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
         write("protection.csv", ["site_id", "force", "officers", "slots", "unit", "source"],
               ([p.site_id, p.force, p.officers, ";".join(p.slots), p.unit, p.source]
                for p in scenario.protection))
+    if any(z.polygon for z in scenario.zones):
+        (out / "zones.geojson").write_text(json.dumps(zones_feature_collection(scenario)),
+                                           encoding="utf-8")
+    if scenario.basemap:
+        (out / "basemap.geojson").write_text(scenario.basemap, encoding="utf-8")
+    return out
+
+
+def zones_feature_collection(scenario: Scenario,
+                             properties: dict[str, dict[str, Any]] | None = None
+                             ) -> dict[str, Any]:
+    """The scenario's zone boundaries as a GeoJSON FeatureCollection.
+
+    Each feature's ``id`` property is the zone id, with its ``name`` and any extra
+    `properties` given per zone id; the boundaries' credit is the collection's
+    ``attribution`` member. Zones without a polygon are left out.
+    """
+    features = []
+    for z in scenario.zones:
+        if z.polygon is None:
+            continue
+        props: dict[str, Any] = {"id": z.id, "name": z.name}
+        props.update((properties or {}).get(z.id, {}))
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": {"type": "MultiPolygon",
+                                      "coordinates": [[list(map(list, ring)) for ring in poly]
+                                                      for poly in z.polygon]}})
+    out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if scenario.boundary_attribution:
+        out["attribution"] = scenario.boundary_attribution
     return out
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "SITE_CATEGORIES",
     "AttackerType",
     "Bounds",
+    "MultiPolygonCoords",
     "PayoffParameters",
     "Scenario",
     "Site",
@@ -34,6 +35,10 @@ SITE_CATEGORIES = (
     "worship", "market", "museum", "entertainment", "park", "other",
 )
 STANDBY_KINDS = ("police_station", "base", "junction", "other")
+
+#: GeoJSON MultiPolygon coordinates: polygons, each a tuple of rings (the first the outer
+#: boundary, the rest holes), each ring a tuple of ``(lon, lat)`` points.
+MultiPolygonCoords = tuple[tuple[tuple[tuple[float, float], ...], ...], ...]
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,11 @@ class Site:
 
 @dataclass(frozen=True)
 class Zone:
-    """A borough or district, with its residents and centroid (and polygon if known)."""
+    """A borough or district, with its residents and centroid (and boundary if known).
+
+    ``polygon`` is the zone's boundary as GeoJSON MultiPolygon coordinates, or ``None``
+    when the scenario gives only centroids and areas.
+    """
 
     id: str
     name: str
@@ -68,7 +77,7 @@ class Zone:
     lon: float
     area_km2: float
     inner: bool = False
-    polygon: tuple[tuple[float, float], ...] | None = None  # (lon, lat) ring
+    polygon: MultiPolygonCoords | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,13 @@ class Bounds:
 
 @dataclass(frozen=True)
 class Scenario:
-    """Everything a plan depends on; build with `load_scenario` or `citywatch.data.london`."""
+    """Everything a plan depends on; build with `load_scenario` or `citywatch.data.london`.
+
+    ``boundary_attribution`` is the credit the zone boundaries' licence requires on every
+    map drawn from them (empty when the scenario has none); ``basemap`` is the GeoJSON
+    text of the background the maps draw (roads, water, boundaries; see
+    `citywatch.geo.basemap`), or empty.
+    """
 
     name: str
     version: str
@@ -189,6 +204,8 @@ class Scenario:
     response_standards: tuple[ResponseStandard, ...] = ()
     #: Armed officers permanently at sites (`citywatch.model.protection`).
     protection: tuple[ProtectionPost, ...] = ()
+    boundary_attribution: str = ""
+    basemap: str = field(default="", repr=False)
 
     @property
     def slot_names(self) -> tuple[str, ...]:

@@ -32,8 +32,10 @@ class MoveUpOption:
     """A set of moves offered to the controller, with what it restores.
 
     Shares are of the demand weight reached within the standard; `restored` is the
-    share of the coverage lost to the commitment that the moves win back (1 = all).
-    `efficient` marks options no other option beats on both coverage and travel.
+    share of the coverage lost to the commitment that the moves win back (1 = all);
+    `gain_per_minute` is the share of demand won back per minute of travel, what the
+    options are ranked by. `efficient` marks options no other option beats on both
+    coverage and travel.
     """
 
     moves: tuple[Move, ...]
@@ -43,6 +45,7 @@ class MoveUpOption:
     restored: float
     travel_minutes: float
     efficient: bool
+    gain_per_minute: float = 0.0
 
 
 def relocation_minutes(problem: CoverageProblem, *, speed_kmh: float = 30.0,
@@ -66,9 +69,12 @@ def recommend_moveups(problem: CoverageProblem, positions: Sequence[int],
     gone to an incident. Every single move of a free vehicle to a point with room is
     scored by the demand weight its new placement reaches within `standard_min`; for
     two moves, each of the best single moves is extended by every second move. Options
-    are ranked by coverage after the moves (descending), then total travel minutes
-    (ascending), and those not beaten on both counts by another are marked
-    ``efficient``. "No move" is never offered; an empty tuple means no move helps.
+    that make the same moves (two vehicles waiting at one point are interchangeable)
+    are offered once. Options are ranked by the coverage they restore per minute of
+    travel, ``(share_after − share_now) / travel_minutes`` (descending), then by coverage
+    after the moves; those not beaten on both coverage and travel by another are
+    marked ``efficient``. "No move" is never offered; an empty tuple means no move
+    helps.
 
     Parameters
     ----------
@@ -148,12 +154,16 @@ def recommend_moveups(problem: CoverageProblem, positions: Sequence[int],
                 if key not in scored:
                     scored[key] = share(c)
     options = []
-    for key, s in scored.items():
+    seen: set[tuple[tuple[int, int], ...]] = set()
+    for key, s in sorted(scored.items()):
         if s <= share_now + 1e-12:
             continue
+        same = tuple(sorted((int(pos_now[v]), j) for v, j in key))
+        if same in seen:  # the same moves by interchangeable vehicles
+            continue
+        seen.add(same)
         travel = float(sum(rel[pos_now[v], j] for v, j in key))
         options.append((s, travel, key))
-    options.sort(key=lambda o: (-o[0], o[1], o[2]))
     lost = share_before - share_now
     out = []
     for s, travel, key in options:
@@ -162,9 +172,9 @@ def recommend_moveups(problem: CoverageProblem, positions: Sequence[int],
         moves = tuple(Move(v, problem.candidate_ids[pos_now[v]], problem.candidate_ids[j],
                            float(rel[pos_now[v], j])) for v, j in key)
         restored = (s - share_now) / lost if lost > 1e-12 else 0.0
-        out.append(MoveUpOption(moves, share_before, share_now, s, restored, travel, efficient))
-    # efficient options first so a short list still shows the trade-off
-    out.sort(key=lambda o: (not o.efficient, -o.share_after, o.travel_minutes))
+        per_minute = (s - share_now) / travel if travel > 0 else float("inf")
+        out.append(MoveUpOption(moves, share_before, share_now, s, restored, travel, efficient,
+                                per_minute))
+    out.sort(key=lambda o: (-o.gain_per_minute, -o.share_after, o.travel_minutes,
+                            [(m.from_id, m.to_id) for m in o.moves]))
     return tuple(out[:top])
-
-

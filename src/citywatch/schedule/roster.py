@@ -21,6 +21,7 @@ from citywatch.errors import GameError
 from citywatch.model.force import teams_per_slot
 from citywatch.model.game import SecurityGame
 from citywatch.model.scenario import Scenario
+from citywatch.progress import advance, stage
 from citywatch.schedule.beat_plan import BeatPlan, sample_beats
 from citywatch.schedule.beats import static_beats
 from citywatch.schedule.missions import Mission, Roster
@@ -142,11 +143,14 @@ def make_roster(scenario: Scenario, coverage: npt.ArrayLike, *, days: int = 7,
         raise GameError(msg)
     start = start or (datetime.now(ZoneInfo(scenario.timezone)).date() + timedelta(days=1))
     rules = rules or WorkingTimeRules()
-    teams, notes = build_teams(scenario, b, rules=rules, officers=officers)
-    eligible = _eligible_minutes(scenario, teams, days)
-    chosen = _choose_teams(eligible, b, rules, scenario, start, rng)
-    notes = (*notes, _worked_share_note(scenario, eligible, chosen))
-    selected = comb_sample(c, budgets=b, draws=days, seed=rng)
+    with stage("roster: teams and shifts"):
+        teams, notes = build_teams(scenario, b, rules=rules, officers=officers)
+        eligible = _eligible_minutes(scenario, teams, days)
+        chosen = _choose_teams(eligible, b, rules, scenario, start, rng)
+        notes = (*notes, _worked_share_note(scenario, eligible, chosen))
+    with stage("roster: each day's sites drawn from the plan", total=days):
+        selected = comb_sample(c, budgets=b, draws=days, seed=rng)
+        advance(days)
     impacts: list[OverrideImpact] = []
     pins_by_day: _Pins = {}
     if overrides:
@@ -165,7 +169,8 @@ def make_roster(scenario: Scenario, coverage: npt.ArrayLike, *, days: int = 7,
             row[team] = site
     roster = Roster(scenario, start, teams, static_beats(scenario), assignment, c, b, rules,
                     tuple(impacts), notes)
-    check_working_time(roster)
+    with stage("roster: working-time check"):
+        check_working_time(roster)
     return roster
 
 

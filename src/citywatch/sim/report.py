@@ -28,7 +28,6 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Protective marking printed on every output page.
 MARKING = "OFFICIAL-SENSITIVE"
-_W, _H = 900, 620
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,62 +74,68 @@ def response_grid(plan: Plan, *, slot: int, cells: int = 40
     return clat, clon, total.reshape(cells, cells)
 
 
-def _colour(x: float) -> str:
-    """Green (0) to amber to red (1)."""
-    x = float(np.clip(x, 0.0, 1.0))
-    r = int(255 * min(1.0, 2 * x))
-    g = int(200 * min(1.0, 2 * (1 - x)))
-    return f"#{r:02x}{g:02x}40"
+#: Class limits and colours of the maps (the same as ``web/static/citymap.js``).
+MINUTE_BREAKS = (6.0, 8.0, 10.0, 12.0, 15.0)
+MINUTE_COLOURS = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
+COVERAGE_BREAKS = (0.05, 0.2, 0.4, 0.6, 0.8)
+COVERAGE_COLOURS = ("#f7fbff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
 
 
-def _map_svg(plan: Plan, slot: int) -> str:
+def _static(*parts: str) -> str:
+    """Text of a file of the dashboard's static folder (package data, no web import)."""
+    from importlib import resources
+
+    return resources.files("citywatch").joinpath("web", "static", *parts).read_text(
+        encoding="utf-8")
+
+
+def _offline_css(css: str) -> str:
+    """Leaflet's CSS without its image references (the report draws no image markers)."""
+    import re
+
+    return re.sub(r"url\([^)]*\)", "none", css)
+
+
+def _script_json(data: object) -> str:
+    """JSON safe inside a <script> element."""
+    import json
+
+    return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _maps_html(plan: Plan) -> tuple[str, str]:
+    """One small interactive map per slot (HTML) and the script that draws them."""
+    from citywatch.maps import map_data
+
     sc = plan.scenario
-    b = sc.bounds
-    kx = np.cos(np.radians((b.min_lat + b.max_lat) / 2))
-    scale = min(_W / ((b.max_lon - b.min_lon) * kx), _H / (b.max_lat - b.min_lat))
-
-    def xy(lat: float, lon: float) -> tuple[float, float]:
-        return (lon - b.min_lon) * kx * scale, (b.max_lat - lat) * scale
-
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {_H}" '
-           f'role="img" aria-label="map">']
-    clat, clon, minutes = response_grid(plan, slot=slot)
-    dlat = (b.max_lat - b.min_lat) / clat.size
-    dlon = (b.max_lon - b.min_lon) / clon.size
-    for i, la in enumerate(clat):
-        for j, lo in enumerate(clon):
-            x, y = xy(la + dlat / 2, lo - dlon / 2)
-            m = float(minutes[i, j])
-            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{dlon * kx * scale + .5:.1f}" '
-                       f'height="{dlat * scale + .5:.1f}" fill="{_colour((m - 3) / 12)}" '
-                       f'fill-opacity="0.35"><title>{m:.1f} min</title></rect>')
-    for z in sc.zones:
-        x, y = xy(z.lat, z.lon)
-        out.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="9" fill="#555" '
-                   f'text-anchor="middle">{html.escape(z.name)}</text>')
-    ns = plan.built.n_sites
-    cov = plan.coverage[slot * ns:(slot + 1) * ns]
-    people = sc.people()[:, slot]
-    radius = 2 + 8 * np.sqrt(people / max(people.max(), 1.0))
-    for i, site in enumerate(sc.sites):
-        x, y = xy(site.lat, site.lon)
-        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius[i]:.1f}" '
-                   f'fill="#1f4e99" fill-opacity="{0.15 + 0.85 * cov[i]:.2f}" stroke="#1f4e99">'
-                   f'<title>{html.escape(site.name)}: coverage {cov[i]:.0%}, '
-                   f'{people[i]:.0f} people</title></circle>')
-    for j in sorted(set(plan.built.arv_posts[slot])):
-        p = sc.standby[j]
-        x, y = xy(p.lat, p.lon)
-        n = plan.built.arv_posts[slot].count(j)
-        out.append(f'<path d="M{x:.1f},{y - 6:.1f} L{x + 5:.1f},{y + 4:.1f} '
-                   f'L{x - 5:.1f},{y + 4:.1f} Z" fill="#d62728"><title>'
-                   f'{html.escape(p.name)}: {n} ARV(s)</title></path>')
-    out.append("</svg>")
-    return "\n".join(out)
+    data = map_data(plan)
+    figures = "".join(
+        f"<figure><figcaption>Slot {html.escape(slot)}: {t.patrol_teams} patrol teams, "
+        f"{t.arv_crews} ARVs</figcaption><div class='cw-map small' id='map-{k}'></div>"
+        f"</figure>" for k, (slot, t) in enumerate(zip(sc.slot_names, plan.built.teams,
+                                                      strict=True)))
+    credit = (f"<p class='meta'>Boundaries: {html.escape(sc.boundary_attribution)} "
+              f"Map drawn with Leaflet (BSD 2-Clause).</p>" if sc.boundary_attribution
+              else "<p class='meta'>Map drawn with Leaflet (BSD 2-Clause).</p>")
+    body = (f"<div class='cw-maps'>{figures}</div><div id='map-legend'></div>{credit}")
+    script = (f"<script>{_static('vendor', 'leaflet', 'leaflet.js')}</script>"
+              f"<script>{_static('citymap.js')}</script>"
+              f"<script>const CW_MAP = {_script_json(data)};"
+              "CW_MAP.slots.forEach((s, i) => CityMap.draw(document.getElementById('map-' + i),"
+              " CW_MAP, {slot: i, small: true}));"
+              "document.getElementById('map-legend').innerHTML = CityMap.legendHTML(CW_MAP);"
+              "</script>")
+    return body, script
 
 
 def plot_map(plan: Plan, path: str | Path, *, slot: int) -> Path:
-    """The map (response-time cells, sites by coverage, ARV posts) as PNG or SVG."""
+    """One slot's map as PNG or SVG, with the dashboard's symbology and both scales.
+
+    Response-time cells (minutes from call to armed help by ARV from the slot's
+    posts), borough boundaries and the basemap, sites by patrol coverage (area by
+    people present) and ARV posts, with a colour bar for the minutes and one for the
+    coverage.
+    """
     from citywatch.errors import require
 
     require("matplotlib", "plot")
@@ -138,27 +143,58 @@ def plot_map(plan: Plan, path: str | Path, *, slot: int) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    from citywatch.maps import response_cells
 
     sc = plan.scenario
     b = sc.bounds
-    clat, clon, minutes = response_grid(plan, slot=slot)
-    fig, ax = plt.subplots(figsize=(10, 6.5), constrained_layout=True)
-    im = ax.imshow(minutes, origin="lower", extent=(b.min_lon, b.max_lon, b.min_lat,
-                                                    b.max_lat),
-                   cmap="RdYlGn_r", vmin=3, vmax=15, alpha=0.45, aspect="auto")
-    fig.colorbar(im, ax=ax, label="expected minutes to armed intervention by ARV")
+    cells = response_cells(plan)
+    fig, ax = plt.subplots(figsize=(11, 7), constrained_layout=True)
+    m_cmap = ListedColormap(list(MINUTE_COLOURS))
+    m_norm = BoundaryNorm([0.0, *MINUTE_BREAKS, 60.0], m_cmap.N)
+    hexes = PolyCollection([np.asarray(r)[:, :2] for r in cells.boundaries], cmap=m_cmap,
+                           norm=m_norm, edgecolors="none", alpha=0.6)
+    hexes.set_array(cells.minutes[slot])
+    ax.add_collection(hexes)
+    fig.colorbar(hexes, ax=ax, shrink=0.7, label="minutes from call to armed help (ARV)")
+    rings = [np.asarray(r) for z in sc.zones if z.polygon for poly in z.polygon for r in poly]
+    ax.add_collection(LineCollection(rings, colors="#333", linewidths=0.6))
+    if sc.basemap:
+        import json
+
+        style = {"water": ("#2b7bba", 1.8), "road": ("#777", 0.6), "boundary": ("#555", 0.6)}
+        for feat in json.loads(sc.basemap)["features"]:
+            g = feat["geometry"]
+            lines = ([g["coordinates"]] if g["type"] == "LineString" else g["coordinates"]
+                     if g["type"] == "MultiLineString" else
+                     [r for poly in ([g["coordinates"]] if g["type"] == "Polygon"
+                                     else g["coordinates"]) for r in poly])
+            colour, width = style.get(feat["properties"]["layer"], ("#555", 0.6))
+            ax.add_collection(LineCollection([np.asarray(x)[:, :2] for x in lines],
+                                             colors=colour, linewidths=width))
     ns = plan.built.n_sites
     cov = plan.coverage[slot * ns:(slot + 1) * ns]
     people = sc.people()[:, slot]
-    ax.scatter([s.lon for s in sc.sites], [s.lat for s in sc.sites],
-               s=8 + 120 * np.sqrt(people / max(people.max(), 1.0)), c=cov, cmap="Blues",
-               vmin=0, vmax=1, edgecolors="#1f4e99", linewidths=0.5, label="sites (coverage)")
+    c_cmap = ListedColormap(list(COVERAGE_COLOURS))
+    c_norm = BoundaryNorm([0.0, *COVERAGE_BREAKS, 1.0], c_cmap.N)
+    order = np.argsort(-people, kind="stable")
+    pts = ax.scatter(np.array([s.lon for s in sc.sites])[order],
+                     np.array([s.lat for s in sc.sites])[order],
+                     s=(14 * np.sqrt(people[order] / 5000)) ** 2 + 4, c=cov[order],
+                     cmap=c_cmap, norm=c_norm, edgecolors="#222", linewidths=0.4)
+    fig.colorbar(pts, ax=ax, shrink=0.7, label="patrol coverage (share of the slot)")
     posts = sorted(set(plan.built.arv_posts[slot]))
     ax.scatter([sc.standby[j].lon for j in posts], [sc.standby[j].lat for j in posts],
-               marker="^", c="#d62728", s=40, label="ARV posts")
+               marker="s", c="#1f3a93", edgecolors="white", s=40, label="ARV posts")
+    ax.set_xlim(b.min_lon, b.max_lon)
+    ax.set_ylim(b.min_lat, b.max_lat)
     ax.set_aspect(1 / np.cos(np.radians((b.min_lat + b.max_lat) / 2)))
     ax.set_title(f"{sc.name}, slot {sc.slot_names[slot]}: patrol coverage and ARV reach")
     ax.legend(loc="lower left")
+    if sc.boundary_attribution:
+        fig.text(0.01, 0.005, sc.boundary_attribution, fontsize=6, color="#555")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -216,6 +252,28 @@ def _assumptions(sc: Scenario) -> str:
             + _table(["attack type", "prior", "initial", "per minute", "interdiction"], types))
 
 
+_MODELS = {
+    "bayesian": "Bayesian Stackelberg plan (each attack type answers it on its own)",
+    "mixture": "Stackelberg plan against the prior-weighted mixture of the attack types",
+    "qr": "plan against a quantal-response (boundedly rational) attacker",
+    "none": "baseline plan (not an equilibrium)",
+}
+
+
+def model_and_method(plan: Plan) -> str:
+    """The plan's attacker model and solver in words, e.g. for the report's header."""
+    eq = plan.equilibrium
+    model = _MODELS.get(plan.attacker_model, f"{plan.attacker_model} plan")
+    method = eq.method.removeprefix("file:")
+    if eq.optimal:
+        proof = "proven optimal"
+    elif np.isfinite(eq.gap):
+        proof = f"proven gap {eq.gap:.3g}"
+    else:
+        proof = "no optimality proof"
+    return f"{model}; solver {method}, {proof}"
+
+
 def _map_slot(plan: Plan, slot: str | None) -> int:
     """The slot shown on the map: `slot`, or the one with the most patrol teams."""
     if slot is not None:
@@ -224,24 +282,23 @@ def _map_slot(plan: Plan, slot: str | None) -> int:
 
 
 def render_report(plan: Plan, parts: ReportParts | None = None) -> str:
-    """The report as one HTML string: no scripts, fonts, tiles or links to fetch."""
+    """The report as one HTML file: Leaflet and the map script inlined, nothing to fetch."""
     parts = ReportParts() if parts is None else parts
     sc = plan.scenario
-    slot = _map_slot(plan, parts.slot)
-    slot_name = sc.slot_names[slot]
     names = {s.id: s.name for s in sc.sites}
+    maps_body, maps_script = _maps_html(plan)
     sections = [
         f"<h1>{html.escape(sc.name)} armed deployment plan</h1>",
         f"<p class='meta'>Scenario {html.escape(sc.name)} v{html.escape(sc.version)}, threat "
-        f"level {sc.threat_level.name}; {html.escape(plan.attacker_model)} plan "
-        f"({html.escape(plan.equilibrium.method)}); generated "
+        f"level {sc.threat_level.name}; {html.escape(model_and_method(plan))}; generated "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
         f"<p>{html.escape(plan.summary())}</p>",
-        f"<h2>Map, slot {html.escape(slot_name)}</h2>",
-        "<p>Blue circles: sites (size: people present; shade: patrol coverage). Red "
-        "triangles: ARV posts. Background cells: expected minutes from call to armed "
-        "intervention by ARV (green ≤ 3, red ≥ 15). Hover for figures.</p>",
-        _map_svg(plan, slot),
+        "<h2>Maps by slot</h2>",
+        "<p>Circles: sites (area: people present; colour: patrol coverage). Squares: ARV "
+        "posts (the number of vehicles waiting). Hexagons: minutes from call to armed "
+        "help by the nearest available ARV. Lines: borough boundaries and the River "
+        "Thames. Drag to pan, scroll to zoom, hover for figures.</p>",
+        maps_body,
         "<h2>Teams and coverage by slot</h2>",
         _table(["slot", "patrol teams", "ARV crews", "most covered sites"],
                [[html.escape(t.slot), str(t.patrol_teams), str(t.arv_crews),
@@ -293,12 +350,12 @@ def render_report(plan: Plan, parts: ReportParts | None = None) -> str:
     style = ("body{font-family:sans-serif;max-width:960px;margin:auto;padding:1em;color:#222}"
              "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
              "padding:3px 6px;font-size:13px}.mark{text-align:center;font-weight:bold;"
-             "color:#a00}.meta{color:#666}svg{width:100%;border:1px solid #ddd}"
-             "img{max-width:100%}")
+             "color:#a00}.meta{color:#666}img{max-width:100%}"
+             + _offline_css(_static("vendor", "leaflet", "leaflet.css")) + _static("citymap.css"))
     mark = f"<div class='mark'>{MARKING}</div>"
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>{html.escape(sc.name)} plan report</title><style>{style}</style></head>"
-            f"<body>{mark}{''.join(sections)}{mark}</body></html>")
+            f"<body>{mark}{''.join(sections)}{mark}{maps_script}</body></html>")
 
 
 def write_report(plan: Plan, path: str | Path, parts: ReportParts | None = None, *,

@@ -29,7 +29,7 @@ from citywatch.web import services
 from citywatch.web.deps import authorize
 from citywatch.web.guard import RequestGuard
 from citywatch.web.jobs import JobRunner
-from citywatch.web.routers import audit, auth, plans, rosters, scenarios, users
+from citywatch.web.routers import audit, auth, maps, plans, rosters, scenarios, users
 from citywatch.web.schemas import MARKING
 from citywatch.web.security import PUBLIC, HashSlots, allow
 from citywatch.web.settings import Settings
@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     app.state.job_runner = runner
 
     for router in (auth.router, users.router, scenarios.router, plans.router,
-                   rosters.router, audit.router):
+                   rosters.router, audit.router, maps.router):
         app.include_router(router)
 
     status = {ScenarioError: 422, GameError: 422, TravelTimeError: 422, RosterError: 409,

@@ -612,7 +612,9 @@ def _sse_bounds(game: SecurityGame, k: int, u_lb: float, cap: FloatArray) -> Flo
     da = au - game.attacker_covered[k]
     du = game.defender_uncovered[k]
     dd = game.defender_covered[k] - du
-    need = np.clip((au - u_lb) / da, 0.0, cap)
+    # a target coverage cannot move (da = 0) needs nothing below its own level, all above
+    raw = np.divide(au - u_lb, da, out=np.where(au > u_lb, np.inf, 0.0), where=da > 0)
+    need = np.clip(raw, 0.0, cap)
     out = du + np.maximum(dd, 0.0) * need
     return np.where(au >= u_lb - 1e-12 * max(1.0, abs(u_lb)), out, -np.inf)
 
@@ -625,8 +627,8 @@ def _check(pgame: PresenceGame, time_limit: float | None, rel_gap: float) -> Non
         msg = f"`rel_gap` must lie in [0, 1), got {rel_gap}"
         raise GameError(msg)
     game = pgame.game
-    if np.any(game.attacker_uncovered <= game.attacker_covered):
-        msg = "presence games need attackers who prefer uncovered targets (Ua_u > Ua_c)"
+    if np.any(game.attacker_uncovered < game.attacker_covered):
+        msg = "presence games need attackers who prefer uncovered targets (Ua_u >= Ua_c)"
         raise GameError(msg)
 
 
@@ -765,7 +767,8 @@ def _diversify(game: SecurityGame, pool: _Pool, x: FloatArray, deadline: float
     t_star = int(attacked[0])
     au, ac = game.attacker_uncovered[0], game.attacker_covered[0]
     u_a = float(au[t_star] - (au[t_star] - ac[t_star]) * coverage[t_star])
-    need = np.clip((au - u_a) / (au - ac), 0.0, 1.0)
+    da = au - ac
+    need = np.clip(np.divide(au - u_a, da, out=np.zeros_like(au), where=da > 0), 0.0, 1.0)
     tol = 1e-9
     out = weights.copy()
     for d in pool.groups:

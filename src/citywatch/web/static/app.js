@@ -1,8 +1,7 @@
-// CityWatch dashboard: vanilla JS, no external assets (works fully offline).
+// CityWatch dashboard: vanilla JS and the vendored Leaflet (static/vendor), no external assets.
 "use strict";
 const state = { token: null, role: null, scenario: null, plan: null, roster: null };
 const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
 
 async function api(method, path, body) {
   const opts = { method, headers: { Authorization: "Bearer " + state.token } };
@@ -23,7 +22,7 @@ const getJSON = async (path) => (await api("GET", path)).json();
 
 function logout() {
   state.token = null;
-  $("app").hidden = true;
+  for (const id of ["app", "users-panel", "audit-panel", "role-note"]) $(id).hidden = true;
   $("login").hidden = false;
 }
 
@@ -44,11 +43,137 @@ $("login-form").addEventListener("submit", async (ev) => {
   state.role = t.role;
   $("who").textContent = t.name + " (" + t.role + ")";
   $("login").hidden = true;
-  $("app").hidden = false;
-  const planner = t.role === "planner", approver = t.role === "approver";
+  try {
+    await showRole(t.role);
+  } catch (e) {
+    // signing out while the page was still loading is not an error
+    if (e.message !== "signed out") $("role-note").textContent += " (" + e.message + ")";
+  }
+});
+
+// What each role may do, and a plain sentence for what it may not (the server enforces it).
+const ROLE_NOTES = {
+  viewer: "As a viewer you may read scenarios, plans and their maps. You may not run plans, approve them or issue rosters.",
+  planner: "As a planner you may run plans, what-ifs and rosters. You may not approve plans (an approver does) or manage accounts.",
+  approver: "As an approver you may approve finished plans and issue rosters from them. You may not run plans or manage accounts.",
+  auditor: "As an auditor you may read and verify the audit log. You may not see scenarios or plans, or change anything.",
+  admin: "As an admin you manage user accounts. You may not see scenarios, plans or rosters, or run plans: create a planner for that.",
+};
+const MAP_ROLES = ["viewer", "planner", "approver"];
+
+async function showRole(role) {
+  const planner = role === "planner", approver = role === "approver";
+  $("role-note").textContent = ROLE_NOTES[role] || ("Role " + role + ": nothing in this dashboard.");
+  $("role-note").hidden = false;
+  $("app").hidden = !MAP_ROLES.includes(role);
+  $("users-panel").hidden = role !== "admin";
+  $("audit-panel").hidden = role !== "auditor";
   document.querySelectorAll(".planner-only").forEach((e) => { e.hidden = !planner; });
   document.querySelectorAll(".roster-only").forEach((e) => { e.hidden = !(planner || approver); });
-  await loadScenarios();
+  if (MAP_ROLES.includes(role)) await loadScenarios();
+  if (role === "admin") await loadUsers();
+  if (role === "auditor") await loadAudit();
+}
+
+// --- admin: user accounts (API: GET/POST /api/users, PATCH /api/users/{id}, ...) ---
+async function userAction(label, fn) {
+  $("users-status").textContent = "";
+  try {
+    await fn();
+    $("users-status").textContent = label + ": done.";
+  } catch (e) {
+    $("users-status").textContent = label + " failed: " + e.message;
+  }
+  await loadUsers();
+}
+
+function userButton(text, cls, onClick) {
+  const b = document.createElement("button");
+  b.type = "button"; b.textContent = text; b.className = cls;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function loadUsers() {
+  let users = [];
+  try { users = await getJSON("/api/users"); } catch (e) {
+    $("users-status").textContent = "Could not list users: " + e.message;
+  }
+  const body = $("users-table").querySelector("tbody");
+  body.innerHTML = "";
+  for (const u of users) {
+    const tr = document.createElement("tr");
+    tr.dataset.user = u.name;
+    const name = document.createElement("td"); name.textContent = u.name;
+    const role = document.createElement("td");
+    const sel = document.createElement("select"); sel.className = "user-role";
+    for (const r of ["viewer", "planner", "approver", "auditor", "admin"]) {
+      const o = document.createElement("option"); o.value = r; o.textContent = r;
+      sel.appendChild(o);
+    }
+    sel.value = u.role;
+    sel.addEventListener("change", () => userAction("Role of " + u.name + " → " + sel.value,
+      () => api("PATCH", "/api/users/" + u.id, { role: sel.value })));
+    role.appendChild(sel);
+    const status = document.createElement("td");
+    status.className = "user-status";
+    status.textContent = (u.disabled ? "disabled" : "active") + (u.locked_until ? ", locked until " + u.locked_until : "");
+    const acts = document.createElement("td");
+    acts.append(
+      userButton(u.disabled ? "Enable" : "Disable", "user-toggle", () => userAction(
+        (u.disabled ? "Enable " : "Disable ") + u.name,
+        () => api("PATCH", "/api/users/" + u.id, { disabled: !u.disabled }))),
+      userButton("Reset password", "user-password", () => {
+        const pw = window.prompt("New password for " + u.name + " (at least 8 characters):");
+        if (pw) userAction("Password of " + u.name, () => api("POST", "/api/users/" + u.id + "/password", { password: pw }));
+      }),
+      userButton("Force logout", "user-logout", () => userAction("Logout of " + u.name,
+        () => api("POST", "/api/users/" + u.id + "/logout"))),
+      userButton("Unlock", "user-unlock", () => userAction("Unlock " + u.name,
+        () => api("POST", "/api/users/" + u.id + "/unlock"))),
+      userButton("Delete", "user-delete", () => {
+        if (window.confirm("Delete " + u.name + "? Their audit records stay.")) {
+          userAction("Delete " + u.name, () => api("DELETE", "/api/users/" + u.id));
+        }
+      }));
+    tr.append(name, role, status, acts);
+    body.appendChild(tr);
+  }
+}
+
+$("user-create").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const name = $("new-user-name").value;
+  await userAction("Create " + name, () => api("POST", "/api/users", {
+    name, password: $("new-user-password").value, role: $("new-user-role").value }));
+  $("new-user-password").value = "";
+  $("new-user-name").value = "";
+});
+
+// --- auditor: the audit log ---
+async function loadAudit() {
+  const body = $("audit-table").querySelector("tbody");
+  body.innerHTML = "";
+  let rows = [];
+  try { rows = await getJSON("/api/audit?limit=200"); } catch (e) {
+    $("audit-status").textContent = "Could not read the log: " + e.message;
+  }
+  for (const r of rows.slice(-100).reverse()) {
+    const tr = document.createElement("tr");
+    for (const v of [r.id, r.at, r.actor, r.action, r.target, r.outcome]) {
+      const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+}
+
+$("audit-verify").addEventListener("click", async () => {
+  try {
+    const v = await getJSON("/api/audit/verify");
+    $("audit-status").textContent = v.ok ? "Chain intact: " + v.records + " records."
+      : "TAMPERED: " + v.problems.join("; ");
+  } catch (e) { $("audit-status").textContent = "Verify failed: " + e.message; }
+  await loadAudit();
 });
 
 async function loadScenarios() {
@@ -119,90 +244,37 @@ function renderPlan() {
   draw();
 }
 
-function coverageColour(c) {
-  // red (0) → yellow (0.5) → green (1)
-  const h = 120 * Math.max(0, Math.min(1, c));
-  return "hsl(" + h + ",70%,45%)";
+const maps = {};  // map data by "plan:<id>" or "scenario:<id>:<version>"
+
+async function mapData(key, path) {
+  if (!maps[key]) maps[key] = await getJSON(path);
+  return maps[key];
+}
+
+async function drawMap() {
+  const sc = state.scenario;
+  if (!sc) return;
+  const plan = state.plan && state.plan.status === "done" ? state.plan : null;
+  const key = plan ? "plan:" + plan.id : "scenario:" + sc.id + ":" + sc.version;
+  const data = await mapData(key, plan ? "/api/plans/" + plan.id + "/map"
+    : "/api/scenarios/" + sc.id + "/map?version=" + sc.version);
+  const slot = Math.max(0, data.slots.indexOf($("slot").value));
+  if (state.mapView && state.mapKey === key) { state.mapView.setSlot(slot); return; }
+  if (state.mapView) state.mapView.map.remove();
+  state.mapKey = key;
+  state.mapView = CityMap.draw($("map"), data, { slot, legend: false });
+  $("map-legend").innerHTML = CityMap.legendHTML(data);
+  window.cwMapView = state.mapView;  // for the end-to-end test
 }
 
 function draw() {
   const sc = state.scenario;
   if (!sc) return;
+  drawMap().catch((e) => { $("plan-status").textContent = "Map failed: " + e.message; });
   const slot = $("slot").value;
-  const b = sc.bounds;
-  const k = Math.cos(((b.min_lat + b.max_lat) / 2) * Math.PI / 180);
-  const W = 900, H = Math.round(W * (b.max_lat - b.min_lat) / ((b.max_lon - b.min_lon) * k));
-  const x = (lon) => ((lon - b.min_lon) / (b.max_lon - b.min_lon)) * W;
-  const y = (lat) => H - ((lat - b.min_lat) / (b.max_lat - b.min_lat)) * H;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 " + W + " " + H);
-  svg.setAttribute("id", "map-svg");
-  const el = (name, attrs, parent) => {
-    const e = document.createElementNS(SVG, name);
-    for (const [a, v] of Object.entries(attrs)) e.setAttribute(a, v);
-    (parent || svg).appendChild(e);
-    return e;
-  };
   const plan = state.plan && state.plan.status === "done" ? state.plan.result : null;
   const cov = {}, resp = plan ? plan.response_minutes[slot] || {} : {};
   if (plan) for (const row of plan.coverage) if (row.slot === slot) cov[row.site] = row.coverage;
-  // response-time cells: each cell takes the expected response minutes of its nearest site
-  if (plan) {
-    const cells = el("g", { id: "cells", opacity: 0.35 });
-    const nx = 45, ny = Math.max(10, Math.round(nx * H / W)), cw = W / nx, ch = H / ny;
-    const pts = sc.sites.map((s) => [x(s.lon), y(s.lat), resp[s.id]]);
-    for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
-      const cx = (i + 0.5) * cw, cy = (j + 0.5) * ch;
-      let best = Infinity, m = null;
-      for (const [px, py, mins] of pts) {
-        const d = (px - cx) ** 2 + (py - cy) ** 2;
-        if (d < best) { best = d; m = mins; }
-      }
-      if (m === null || m === undefined || best > (W / 8) ** 2) continue;
-      const t = Math.max(0, Math.min(1, (m - 4) / 16));
-      el("rect", { x: i * cw, y: j * ch, width: cw + 0.5, height: ch + 0.5,
-        fill: "hsl(" + (210 - 210 * t) + ",60%," + (80 - 25 * t) + "%)" }, cells)
-        .appendChild(document.createElementNS(SVG, "title")).textContent = m.toFixed(1) + " min response";
-    }
-  }
-  const zones = el("g", { id: "zones" });
-  for (const z of sc.zones) {
-    el("circle", { cx: x(z.lon), cy: y(z.lat), r: 2, fill: "#7f8c8d" }, zones);
-    const t = el("text", { x: x(z.lon) + 3, y: y(z.lat) - 3, "font-size": 9, fill: "#566573" }, zones);
-    t.textContent = z.name;
-  }
-  const maxPeople = Math.max(1, ...sc.sites.map((s) => s.people[slot] || 0));
-  const sites = el("g", { id: "sites" });
-  const order = [...sc.sites].sort((a, b2) => (b2.people[slot] || 0) - (a.people[slot] || 0));
-  for (const s of order) {
-    const c = cov[s.id];
-    const r = 2 + 16 * Math.sqrt((s.people[slot] || 0) / maxPeople);
-    const circle = el("circle", { cx: x(s.lon), cy: y(s.lat), r: r.toFixed(2), class: "site",
-      "data-site": s.id, fill: c === undefined ? "#95a5a6" : coverageColour(c),
-      "fill-opacity": 0.8, stroke: "#222", "stroke-width": 0.5 }, sites);
-    const title = document.createElementNS(SVG, "title");
-    title.textContent = s.name + ": " + Math.round(s.people[slot] || 0) + " people" +
-      (c === undefined ? "" : ", coverage " + c.toFixed(2)) +
-      (resp[s.id] === undefined ? "" : ", response " + resp[s.id].toFixed(1) + " min");
-    circle.appendChild(title);
-  }
-  if (plan) {
-    const posts = el("g", { id: "arv-posts" });
-    const byId = Object.fromEntries(sc.standby.map((p) => [p.id, p]));
-    for (const pid of plan.arv_posts[slot] || []) {
-      const p = byId[pid];
-      if (!p) continue;
-      const sq = el("rect", { x: x(p.lon) - 4, y: y(p.lat) - 4, width: 8, height: 8,
-        fill: "#1f3a93", stroke: "#fff", "stroke-width": 1, class: "arv" }, posts);
-      const title = document.createElementNS(SVG, "title");
-      title.textContent = "ARV post: " + p.name;
-      sq.appendChild(title);
-    }
-  }
-  const mark = el("text", { x: W - 6, y: 14, "text-anchor": "end", "font-size": 12,
-    "font-weight": "bold", fill: "#b00020" });
-  mark.textContent = "OFFICIAL-SENSITIVE";
-  $("map").replaceChildren(svg);
   // ranked list
   const list = $("site-list");
   list.innerHTML = "";
