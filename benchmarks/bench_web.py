@@ -92,6 +92,28 @@ def _wrk(path: str, headers: dict[str, str], seconds: float,
     return result
 
 
+def _server_cpu(root: int) -> float:
+    """CPU seconds used so far by process `root` and its children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = {root}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == root:
+                pids.add(int(entry.name))
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("seconds", nargs="?", type=float, default=30.0)
@@ -133,10 +155,17 @@ def main() -> None:
         print(json.dumps({"cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
                           "processes": args.processes}))
         for path in ("/api/plans?limit=20", f"/api/plans/{pid}", "/api/health"):
+            cpu0, load0 = _server_cpu(srv.pid), os.getloadavg()[0]
             if args.client == "wrk":
-                print(json.dumps(_wrk(path, viewer, args.seconds)), flush=True)
+                result = _wrk(path, viewer, args.seconds)
             else:
-                print(json.dumps(asyncio.run(_load(path, viewer, args.seconds))), flush=True)
+                result = asyncio.run(_load(path, viewer, args.seconds))
+            # the server's CPU per request: what the service costs whatever else runs
+            n = result.get("requests") or float(result.get("rps", 0)) * args.seconds
+            result["server_cpu_ms_per_request"] = round(
+                1000 * (_server_cpu(srv.pid) - cpu0) / max(float(n), 1.0), 2)
+            result["load_average"] = round((load0 + os.getloadavg()[0]) / 2, 1)
+            print(json.dumps(result), flush=True)
     finally:
         srv.terminate()
         srv.wait(timeout=30)

@@ -29,6 +29,8 @@ SPEC: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/scenarios/upload"): {P},
     ("GET", "/api/scenarios/{scenario_id}"): READ,
     ("GET", "/api/scenarios/{scenario_id}/versions"): READ,
+    ("GET", "/api/scenarios/{scenario_id}/map"): READ,
+    ("GET", "/api/plans/{plan_id}/map"): READ,
     ("POST", "/api/scenarios/{scenario_id}/versions"): {P},
     ("POST", "/api/scenarios/{scenario_id}/whatif"): {P},
     ("POST", "/api/plans"): {P},

@@ -43,7 +43,7 @@ def test_exactly_one_runner_and_takeover(tmp_path: Path) -> None:
     got: dict[str, list[int]] = {"a": [], "b": []}
 
     def submitter(name: str) -> Any:
-        return lambda _fn, _sessions, pid: got[name].append(pid)
+        return lambda _fn, _sessions, pid, *_: got[name].append(pid)
 
     lock = tmp_path / "jobs.lock"
     a = JobRunner(lock, sessions, reads, submitter("a"))

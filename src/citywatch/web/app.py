@@ -22,6 +22,7 @@ from citywatch.errors import (
     TravelTimeError,
 )
 from citywatch.store.audit import AuditChain, seal
+from citywatch.store.batch import AuditBatcher
 from citywatch.store.db import connect, read_session_factory, session_factory, with_retry
 from citywatch.store.keys import default_key_file, load_keys
 from citywatch.web import services
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         yield
         if runner is not None:
             runner.stop()
+        app.state.audit_batcher.close()
         if own_pool:
             pool.shutdown(wait=False, cancel_futures=True)
         engine.dispose()
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     app.state.sessions = sessions
     app.state.read_sessions = read_session_factory(engine, chain)
     app.state.audit_chain = chain
+    app.state.audit_batcher = AuditBatcher(sessions)
     app.state.token_key = keys.token
     app.state.hash_slots = HashSlots(settings.login_hash_concurrency)
     app.state.executor = pool
@@ -131,7 +134,8 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         services.resume_jobs(sessions, pool.submit, app.state.plans)
     elif settings.jobs == "elected":
         lock = key_file(settings).with_suffix(".jobs.lock")
-        runner = JobRunner(lock, sessions, app.state.read_sessions, pool.submit)
+        runner = JobRunner(lock, sessions, app.state.read_sessions, pool.submit,
+                           cache=app.state.plans)
     app.state.job_runner = runner
 
     for router in (auth.router, users.router, scenarios.router, plans.router,

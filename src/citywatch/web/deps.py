@@ -12,8 +12,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from citywatch.store.audit import append_audit
-from citywatch.store.db import with_retry
 from citywatch.store.models import User
 from citywatch.web.security import PUBLIC, AuthError, read_token, roles_of
 from citywatch.web.settings import Settings
@@ -63,10 +61,9 @@ def audit_denial(app: object, *, actor: str, status: int, method: str, path: str
                  source: str, reason: str) -> None:
     """Record a refused request (401/403/413/415...) in the audit log (its own transaction)."""
     state = app.state  # type: ignore[attr-defined]
-    with_retry(state.sessions, lambda s: append_audit(
-        s, actor=actor or "anonymous", action="http.denied", target=f"{method} {path}"[:128],
-        source=source, outcome=str(status), detail={"reason": reason[:200]},
-        chain=state.audit_chain))
+    state.audit_batcher.append(actor=actor or "anonymous", action="http.denied",
+                               target=f"{method} {path}"[:128], source=source,
+                               outcome=str(status), detail={"reason": reason[:200]})
 
 
 def _load_user(request: Request, uid: int) -> tuple[str, str, bool, int] | None:

@@ -42,11 +42,14 @@ class JobRunner:
         Submits ``(fn, *args)`` to the pool that solves plans.
     poll
         Seconds between looks for the lock and for queued plans.
+    cache
+        The app's plan cache (``app.state.plans``), filled by the jobs it runs.
     """
 
     def __init__(self, lock_path: Path, sessions: sessionmaker[Session],
                  read_sessions: sessionmaker[Session], submit: Callable[..., Any],
-                 poll: float = 0.5) -> None:
+                 poll: float = 0.5, cache: services.PlanCache | None = None) -> None:
+        self.cache = cache
         self.lock_path = lock_path
         self.sessions = sessions
         self.read_sessions = read_sessions
@@ -92,7 +95,7 @@ class JobRunner:
                 return []
             self.leader = True
             log.info("process %d runs plan jobs", os.getpid())
-            resumed = services.resume_jobs(self.sessions, self.submit)
+            resumed = services.resume_jobs(self.sessions, self.submit, self.cache)
             self._submitted.update(resumed)
             return resumed
         with self.read_sessions() as session:
@@ -101,7 +104,7 @@ class JobRunner:
         new = [pid for pid in queued if pid not in self._submitted]
         for pid in new:
             self._submitted.add(pid)
-            self.submit(services.run_plan_job, self.sessions, pid)
+            self.submit(services.run_plan_job, self.sessions, pid, self.cache)
         return new
 
     def _loop(self) -> None:

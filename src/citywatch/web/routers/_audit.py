@@ -8,7 +8,6 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from citywatch.store.audit import append_audit
-from citywatch.store.db import with_retry
 from citywatch.web.deps import client_ip
 
 
@@ -18,12 +17,13 @@ def audit(session: Session, request: Request, actor: str, action: str, target: s
 
     In a write session the record joins the session's transaction (the caller commits,
     so the action and its record stand or fall together). A read session (GET) must not
-    write, so the record of a read is committed at once in its own write transaction.
+    write, so the record of a read goes through the app's `AuditBatcher` (group commit)
+    and is committed before this returns.
     """
     if session.info.get("read_only"):
-        with_retry(request.app.state.sessions, lambda s: append_audit(
-            s, actor=actor, action=action, target=target, source=client_ip(request),
-            outcome=outcome, detail=detail))
+        request.app.state.audit_batcher.append(
+            actor=actor, action=action, target=target, source=client_ip(request),
+            outcome=outcome, detail=detail)
         return
     append_audit(session, actor=actor, action=action, target=target,
                  source=client_ip(request), outcome=outcome, detail=detail)

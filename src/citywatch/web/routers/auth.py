@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
-from citywatch.store.audit import append_audit
-from citywatch.store.db import with_retry
 from citywatch.store.models import ROLES
 from citywatch.web.deps import SettingsDep, WhoDep, client_ip
 from citywatch.web.schemas import LoginIn, MeOut, TokenOut
@@ -36,8 +34,8 @@ def login(body: LoginIn, request: Request, settings: SettingsDep) -> TokenOut:
     source = client_ip(request)
 
     def record(actor: str, outcome: str, detail: dict[str, object] | None = None) -> None:
-        with_retry(state.sessions, lambda s: append_audit(
-            s, actor=actor, action="login", source=source, outcome=outcome, detail=detail))
+        state.audit_batcher.append(actor=actor, action="login", source=source,
+                                   outcome=outcome, detail=detail)
 
     try:
         user = authenticate(state.sessions, body.name, body.password, source, settings,
