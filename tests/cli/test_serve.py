@@ -149,7 +149,9 @@ def test_serve_shows_london_and_survives_sigkill_mid_plan(tmp_path: Path) -> Non
                            json={"scenario_id": london["id"]}).json()["id"]
         import time
 
-        deadline = time.monotonic() + 60
+        # The default London plan takes ~90 s on an idle 2-core machine (its ARV search
+        # integrates the response-time distribution); the deadline is a hang guard only.
+        deadline = time.monotonic() + 900
         while httpx.get(f"{url}/api/plans/{first}", headers=planner).json()["status"] != "done":
             assert time.monotonic() < deadline
             time.sleep(0.2)
@@ -169,7 +171,7 @@ def test_serve_shows_london_and_survives_sigkill_mid_plan(tmp_path: Path) -> Non
                          json={"name": "pat", "password": "planner password"}).json()
         planner = {"Authorization": f"Bearer {tok['access_token']}"}
         assert httpx.get(f"{url}/api/plans/{first}", headers=planner).json()["status"] == "done"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 2700
         for pid in queued:
             while (status := httpx.get(f"{url}/api/plans/{pid}", headers=planner
                                        ).json()["status"]) != "done":
