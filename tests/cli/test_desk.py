@@ -100,7 +100,7 @@ def test_help_shows_no_bool_on_flags() -> None:
 
 def test_tables_are_readable_at_80_columns() -> None:
     proc = subprocess.run(_citywatch("scenario", "explain", "kings_cross_st_pancras_stn"),
-                          capture_output=True, text=True, env=ENV, timeout=120)
+                          capture_output=True, text=True, env=ENV, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert all(len(line) <= 80 for line in proc.stdout.splitlines())
     assert "…" not in proc.stdout  # neither names nor headers are cut

@@ -95,7 +95,7 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     assert page.locator("#map path.cw-site").count() > 100
     assert page.locator("#map path.cw-zone").count() == 33
     page.click("#run-plan")
-    expect(page.locator("#plan-status")).to_contain_text("done", timeout=60_000)
+    expect(page.locator("#plan-status")).to_contain_text("done", timeout=900_000)
     page.wait_for_selector("#map .cw-arv")
     page.wait_for_selector(".cw-legend")
     assert page.locator("#map path.cw-zone").count() == 33
@@ -124,7 +124,7 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     # what-if: more officers, re-plan and compare
     page.fill("#whatif-officers", "300")
     page.click("#whatif-run")
-    page.wait_for_selector("#whatif-table", timeout=60_000)
+    page.wait_for_selector("#whatif-table", timeout=900_000)
     assert "+300 armed officers" in page.inner_text("#whatif-result")
 
     # an approver approves it and downloads the roster
@@ -135,7 +135,7 @@ def test_plan_approve_and_download_roster(server: str, browser: object,
     page.wait_for_selector("#approved-flag")
     page.fill("#roster-days", "2")
     page.click("#roster-gen")
-    page.wait_for_selector("#roster-download:not([disabled])", timeout=60_000)
+    page.wait_for_selector("#roster-download:not([disabled])", timeout=900_000)
     with page.expect_download() as info:
         page.click("#roster-download")
     target = tmp_path / "roster.csv"
