@@ -192,9 +192,21 @@ def solve_bayesian(
         return _result(game, norm, incumbent, trivial, "sum of single-type SSEs",
                        "bayesian-heuristic", start)
     if method == "levels":
-        best, bound, source = _solve_levels(ng, bounds, extra, incumbent, node_limit,
-                                            deadline)
+        boxes = _LEVEL_BOXES if node_limit is None else node_limit
+        best, bound, source, complete = _solve_levels(ng, bounds, extra, incumbent, boxes,
+                                                      deadline)
         name = "bayesian-levels"
+        if not complete and node_limit is None and (
+                deadline is None or time.perf_counter() < deadline):
+            # Asked for the proven optimum: the MILP, warm-started from the level search's
+            # best, closes what the boxes left open (near-ties can split boxes for ever).
+            remaining = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+            closed, closed_bound, closed_source = _solve_formulation(
+                ng, bounds, extra, best, formulation, remaining, None, deadline)
+            if closed.value >= best.value:
+                best = closed
+            bound = min(bound, closed_bound)
+            source = f"level branch and bound, closed by the {formulation} MILP ({closed_source})"
     else:
         best, bound, source = _solve_formulation(ng, bounds, extra, incumbent, formulation,
                                                  time_limit, node_limit, deadline)
@@ -211,6 +223,8 @@ _OPTIMAL_RTOL = 1e-6
 # The level search prunes a box unless it beats the incumbent by this (normalised game:
 # a fraction of the defender's payoff span).
 _PRUNE_TOL = 1e-9
+# Boxes the level search solves when no work limit is given before the MILP takes over.
+_LEVEL_BOXES = 2_000
 
 
 def _result(game: SecurityGame, norm: Normalised, best: _Candidate, bound: float,
@@ -240,8 +254,11 @@ def _result(game: SecurityGame, norm: Normalised, best: _Candidate, bound: float
 
 def _solve_levels(game: SecurityGame, bounds: _Bounds, extra: _Extra | None,
                   incumbent: _Candidate | None, node_limit: int | None,
-                  deadline: float | None) -> tuple[_Candidate, float, str]:
-    """The level branch and bound, fed with profile-LP re-solves of its candidates."""
+                  deadline: float | None) -> tuple[_Candidate, float, str, bool]:
+    """The level branch and bound, fed with profile-LP re-solves of its candidates.
+
+    Returns the best candidate, the proven bound, the bound's source and whether the
+    search closed (no box left open)."""
     seen: dict[tuple[int, ...], _Candidate | None] = {}
     rows = None if extra is None else (extra.matrix, extra.lower, extra.upper)
 
@@ -276,7 +293,7 @@ def _solve_levels(game: SecurityGame, bounds: _Bounds, extra: _Extra | None,
     bound = max(found.bound, best.value)
     source = "level branch and bound" + ("" if found.complete else
                                          f" (stopped by the {found.limit} limit)")
-    return best, bound, source
+    return best, bound, source, found.complete
 
 
 def _solve_formulation(game: SecurityGame, bounds: _Bounds, extra: _Extra | None,
