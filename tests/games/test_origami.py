@@ -314,12 +314,15 @@ def test_solve_sse_several_types_calls_bayesian(monkeypatch: pytest.MonkeyPatch)
     fake = types.ModuleType("citywatch.games.bayesian")
     fake.__spec__ = importlib.machinery.ModuleSpec("citywatch.games.bayesian", None)
 
-    def solve_bayesian(game: SecurityGame, *, time_limit: float | None = None) -> str:
-        calls.append(time_limit)
+    def solve_bayesian(game: SecurityGame, *, method: str, time_limit: float | None = None,
+                       node_limit: int | None = None) -> str:
+        calls.append((method, time_limit, node_limit))
         return "bayesian result"
 
     fake.solve_bayesian = solve_bayesian  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "citywatch.games.bayesian", fake)
     game = random_game(targets=4, types=2, resources=1, seed=0)
     assert solve_sse(game, time_limit=5.0) == "bayesian result"  # type: ignore[comparison-overlap]
-    assert calls == [5.0]
+    assert solve_sse(game, method="bayesian-milp",  # type: ignore[comparison-overlap]
+                     node_limit=7) == "bayesian result"
+    assert calls == [("levels", 5.0, None), ("milp", None, 7)]

@@ -11,6 +11,7 @@ from citywatch.data import london
 from citywatch.games.origami import solve_origami
 from citywatch.model.payoffs import ScenarioGame, attacker_curves, build_game
 from citywatch.model.protection import armed_on_site
+from citywatch.model.response_time import expected_casualties
 from citywatch.model.scenario import Scenario
 
 
@@ -43,10 +44,21 @@ def test_payoffs_monotone_in_crowd_and_time(built: ScenarioGame) -> None:
         if a.casualties_per_minute > 0:
             busy = int(np.argmax(ppl))
             assert vals[-1, busy] > vals[0, busy]
-    # the uncovered casualties are the curve at the response time
-    k = 0
-    assert np.allclose(built.casualties_uncovered[k], curves[k](np.maximum(
-        built.response_minutes.reshape(-1), sc.payoffs.on_site_intervention_min)))
+    # the uncovered casualties are the curve's expectation over the response-time
+    # distribution (model.response_time), at most the curve at the mean time (K is
+    # concave); where armed officers stand permanently, the covered casualties
+    n_sites = len(sc.sites)
+    guarded = armed_on_site(sc).reshape(-1)
+    for k in range(len(sc.attackers)):
+        want = np.concatenate([expected_casualties(
+            built.response_times[s], initial=curves[k].initial[s * n_sites:(s + 1) * n_sites],
+            rate=curves[k].rate[s * n_sites:(s + 1) * n_sites],
+            cap=curves[k].cap[s * n_sites:(s + 1) * n_sites]) for s in range(len(sc.slots))])
+        want[guarded] = built.casualties_covered[k, guarded]
+        assert np.allclose(built.casualties_uncovered[k], want, rtol=1e-12, atol=0)
+        at_mean = curves[k](np.maximum(built.response_minutes.reshape(-1),
+                                       sc.payoffs.on_site_intervention_min))
+        assert np.all(built.casualties_uncovered[k] <= at_mean * (1 + 1e-12))
 
 
 def test_footfall_moves_the_expected_loss(built: ScenarioGame) -> None:

@@ -58,6 +58,7 @@ from citywatch.errors import ScenarioError
 __all__ = [
     "ALL_BUSY_EXTRA_MIN",
     "DEFAULT_SPREAD",
+    "PlacementCasualties",
     "ResponseTimes",
     "Spread",
     "answering_travel",
@@ -250,6 +251,10 @@ class ResponseTimes:
         ``τ_Jσ_L``) is integrated in closed form and the other by Gauss–Hermite, so the
         integrand of the quadrature is smooth on the scale of its nodes.
         """
+        return np.asarray(self.state_probability @ self.state_stop_loss(x))
+
+    def state_stop_loss(self, x: npt.ArrayLike) -> FloatArray:
+        """``E[(T − x)^+ | J = j]`` for each kept busy state, shape (..., states, dest)."""
         x = np.asarray(x, dtype=np.float64)
         shape = np.broadcast_shapes(x.shape, (self.n_destinations,))
         y = np.broadcast_to(x, shape)[..., None, :] - self.engage_minutes  # (..., 1, dest)
@@ -263,7 +268,7 @@ class ResponseTimes:
         over_d = sum(w * _lognormal_call(np.full_like(tau, delta), y - tau * ln, sd)
                      for ln, w in zip(lf, wl, strict=True))
         closed_in_d = delta * sd >= tau * sl
-        return np.asarray(self.state_probability @ np.where(closed_in_d, over_d, over_l))
+        return np.asarray(np.where(closed_in_d, over_d, over_l))
 
     def expect(self, f: Callable[[FloatArray], FloatArray], *,
                nodes: int = QUADRATURE_NODES) -> FloatArray:
@@ -317,3 +322,76 @@ def expected_casualties(times: ResponseTimes, *, initial: npt.ArrayLike, rate: n
             linear = linear - r * loss
         out = np.where(pos, linear, out)
     return np.asarray(out)
+
+
+class PlacementCasualties:
+    r"""``E[min(cap, initial + rate · T)]`` for any placement of vehicles, by table lookup.
+
+    In busy state :math:`J = j` the answering vehicle is the :math:`(j+1)`-th nearest,
+    so the stop-loss term of `expected_casualties` is
+    :math:`\sum_j P(J=j)\, g(\tau_{(j+1)})` where :math:`g(\tau) = E[(T - x)^+ \mid
+    \tau_J = \tau]` depends on the placement only through which standby point the
+    ranked vehicle waits at. Tabulating :math:`g` once for every standby point (and
+    for its all-busy time, plus `ALL_BUSY_EXTRA_MIN`) turns each placement's
+    expectation into a sort and a gather: the same numbers as `expected_casualties`
+    on `ResponseTimes.from_posts` (which also computes the stop-loss where it is below
+    ``1e-15`` of ``T``), thousands of times faster for a placement search.
+
+    Parameters
+    ----------
+    travel
+        Minutes from each standby point to each destination, shape (points, dest).
+    initial, rate, cap
+        The casualty curve, broadcasting to (..., dest) (e.g. (types, dest)).
+    busy_probability, dispatch_minutes, engage_minutes, spread
+        As for `ResponseTimes.from_vehicles`.
+    """
+
+    def __init__(self, travel: npt.ArrayLike, *, initial: npt.ArrayLike,
+                 rate: npt.ArrayLike, cap: npt.ArrayLike, busy_probability: float,
+                 dispatch_minutes: float, engage_minutes: float,
+                 spread: Spread = DEFAULT_SPREAD) -> None:
+        t = np.asarray(travel, dtype=np.float64)
+        if t.ndim != 2 or t.shape[0] < 1:
+            msg = f"`travel` must have shape (points >= 1, destinations), got {t.shape}"
+            raise ScenarioError(msg)
+        a, r, k = (np.asarray(v, dtype=np.float64) for v in (initial, rate, cap))
+        a, r, k = np.broadcast_arrays(a, r, k, np.zeros(t.shape[1]))[:3]
+        if np.any(r < 0):
+            msg = "`rate` must be >= 0"
+            raise ScenarioError(msg)
+        busy_state_probability(1, busy_probability)       # validates the probability
+        self.travel, self.busy = t, float(busy_probability)
+        self.a, self.r, self.k = a, r, k
+        self.pos = r > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(self.pos, (k - a) / np.where(self.pos, r, 1.0), 0.0)
+        one = np.ones(t.shape[0]) / t.shape[0]
+        fixed = dict(dispatch_minutes=float(dispatch_minutes),
+                     engage_minutes=float(engage_minutes), spread=spread)
+        self.fixed = float(dispatch_minutes) + float(engage_minutes)
+        # g for the ranked vehicle at each point, and for the all-busy wait: (..., points, dest)
+        self.near = ResponseTimes(t, one, **fixed).state_stop_loss(x)
+        self.all_busy = ResponseTimes(t + ALL_BUSY_EXTRA_MIN, one, **fixed).state_stop_loss(x)
+
+    def __call__(self, posts: Sequence[int]) -> FloatArray:
+        """Expected casualties at each destination with vehicles at `posts`, (..., dest)."""
+        idx = np.asarray(posts, dtype=np.int64)
+        if idx.ndim != 1 or idx.size == 0:
+            msg = "`posts` is empty: at least one response vehicle is needed"
+            raise ScenarioError(msg)
+        n, dest = idx.size, self.travel.shape[1]
+        ranked = idx[np.argsort(self.travel[idx], axis=0, kind="stable")]   # (n, dest)
+        p = busy_state_probability(n, self.busy)
+        keep = p >= STATE_CUTOFF
+        if not keep.any():
+            keep[-1] = True
+        p = np.where(keep, p, 0.0)
+        p = p / p.sum()
+        cols = np.arange(dest)
+        mean = self.fixed + p[:n] @ self.travel[ranked, cols] + p[n] * (
+            self.travel[ranked[0], cols] + ALL_BUSY_EXTRA_MIN)
+        loss = (np.einsum("j,...jd->...d", p[:n], self.near[..., ranked, cols])
+                + p[n] * self.all_busy[..., ranked[0], cols])
+        return np.asarray(np.where(self.pos, self.a + self.r * (mean - loss),
+                                   np.minimum(self.k, self.a)))

@@ -22,11 +22,14 @@ from citywatch.model.payoffs import (
     build_game,
     default_arv_posts,
     expected_response_minutes,
-    response_times,
     scenario_spread,
     standby_travel_minutes,
 )
-from citywatch.model.response_time import ResponseTimes, expected_casualties
+from citywatch.model.response_time import (
+    PlacementCasualties,
+    ResponseTimes,
+    expected_casualties,
+)
 from citywatch.model.protection import armed_on_site
 from citywatch.model.scenario import Scenario
 from citywatch.response._problem import CoverageProblem
@@ -172,6 +175,8 @@ class _Evaluator:
         self.guarded = armed_on_site(scenario)  # (slots, sites): covered for certain
         self.on = self.guarded.reshape(-1)
         self._slot_cache: list[dict[tuple[int, ...], FloatArray]] = [{} for _ in range(n_slots)]
+        self._tables: list[PlacementCasualties | None] = [None] * n_slots
+        self.priors = np.array([p for p, _, _ in self.types])
         self.evaluations = 0
 
     def harm(self, s: int, times: ResponseTimes) -> FloatArray:
@@ -201,11 +206,25 @@ class _Evaluator:
                             slot=self.sc.slot_names[s])
                      for s, p in enumerate(posts))
 
+    def table(self, s: int) -> PlacementCasualties:
+        """Slot `s`'s casualty table over standby points (built on first use)."""
+        if self._tables[s] is None:
+            tm = self.sc.travel
+            self._tables[s] = PlacementCasualties(
+                self.travel[s],
+                initial=np.stack([c.initial[s] for _, c, _ in self.types]),
+                rate=np.stack([c.rate[s] for _, c, _ in self.types]),
+                cap=np.stack([c.cap[s] for _, c, _ in self.types]),
+                busy_probability=self.busy, dispatch_minutes=tm.dispatch_delay_min,
+                engage_minutes=tm.engage_min, spread=scenario_spread(self.sc))
+        return self._tables[s]
+
     def slot_harm(self, s: int, posts: tuple[int, ...]) -> FloatArray:
+        """`harm` for vehicles at `posts` in slot `s`, by table lookup (`table`)."""
         key = tuple(sorted(posts))
         cache = self._slot_cache[s]
         if key not in cache:
-            cache[key] = self.harm(s, response_times(self.sc, self.travel[s], key))
+            cache[key] = self.priors @ self.table(s)(key)
         return cache[key]
 
     def game(self, posts: Posts) -> SecurityGame:
