@@ -61,9 +61,9 @@ def main() -> None:
     n, rep = args.attacks, args.repeat
     plan = make_plan(london(), attacker="mixture")
     best = SimulationModel.from_plan(plan)
-    people = SimulationModel.from_plan(plan, attacker="people")
+    people = SimulationModel.from_plan(plan, targeting="people")
     bare = dataclasses.replace(people, coverage=np.zeros_like(people.coverage))
-    rosters = SimulationModel.from_plan(plan, attacker="people",
+    rosters = SimulationModel.from_plan(plan, targeting="people",
                                         rosters=sample_rosters(plan, draws=1000, seed=0))
     import numba
 

@@ -79,14 +79,9 @@ def _brute_force(i: int) -> float:
 
 
 SOLVERS = [("milp", f) for f in FORMULATIONS]
-# Open bug: on game 36 the level search closes on a wrong value (4.4608 against the brute
-# force's 4.7044) and calls it optimal. Strict, so the fix shows up as XPASS.
-LEVELS_WRONG = {36}
 
 
-@pytest.mark.parametrize("i", [
-    pytest.param(i, marks=pytest.mark.xfail(strict=True, reason="level search wrong on game 36"))
-    if i in LEVELS_WRONG else i for i in range(N_GAMES)])
+@pytest.mark.parametrize("i", range(N_GAMES))
 def test_levels_matches_brute_force(i: int) -> None:
     game = _game(i)
     eq = solve_bayesian(game, method="levels")
@@ -121,8 +116,6 @@ def test_cases_span_the_requested_grid() -> None:
 def test_without_warm_start_matches_brute_force() -> None:
     for i in range(0, N_GAMES, 9):
         for method in METHODS:
-            if method == "levels" and i in LEVELS_WRONG:
-                continue  # the open bug, checked strictly in test_levels_matches_brute_force
             eq = solve_bayesian(_game(i), method=method, warm_start=False)
             assert eq.defender_utility == pytest.approx(_brute_force(i), abs=TOL)
 

@@ -194,7 +194,7 @@ def solve_bayesian(
     if method == "levels":
         boxes = _LEVEL_BOXES if node_limit is None else node_limit
         best, bound, source, complete = _solve_levels(ng, bounds, extra, incumbent, boxes,
-                                                      deadline)
+                                                      deadline, zero=-norm.shift / norm.scale)
         name = "bayesian-levels"
         if not complete and node_limit is None and (
                 deadline is None or time.perf_counter() < deadline):
@@ -221,7 +221,8 @@ METHODS = ("levels", "milp")
 # `optimal` means the proven gap is within this fraction of the defender's utility.
 _OPTIMAL_RTOL = 1e-6
 # The level search prunes a box unless it beats the incumbent by this (normalised game:
-# a fraction of the defender's payoff span).
+# a fraction of the defender's payoff span) or by a quarter of _OPTIMAL_RTOL relative to
+# the incumbent's utility, whichever is larger: the level LP's own tolerances are 1e-9.
 _PRUNE_TOL = 1e-9
 # Boxes the level search solves when no work limit is given before the MILP takes over.
 _LEVEL_BOXES = 2_000
@@ -254,8 +255,12 @@ def _result(game: SecurityGame, norm: Normalised, best: _Candidate, bound: float
 
 def _solve_levels(game: SecurityGame, bounds: _Bounds, extra: _Extra | None,
                   incumbent: _Candidate | None, node_limit: int | None,
-                  deadline: float | None) -> tuple[_Candidate, float, str, bool]:
+                  deadline: float | None, *, zero: float = 0.0
+                  ) -> tuple[_Candidate, float, str, bool]:
     """The level branch and bound, fed with profile-LP re-solves of its candidates.
+
+    `zero` is the normalised value of the original game's zero utility: boxes are
+    pruned within a quarter of the relative gap that counts as optimal.
 
     Returns the best candidate, the proven bound, the bound's source and whether the
     search closed (no box left open)."""
@@ -275,7 +280,8 @@ def _solve_levels(game: SecurityGame, bounds: _Bounds, extra: _Extra | None,
     start_value = -np.inf if incumbent is None else incumbent.value
     found = level_search(game, bounds.attackable, bounds.low, bounds.high,
                          incumbent=start_value, improve=polish, extra=rows,
-                         rtol=_PRUNE_TOL, node_limit=node_limit, deadline=deadline)
+                         atol=_PRUNE_TOL, rtol=_OPTIMAL_RTOL / 4, zero=zero,
+                         node_limit=node_limit, deadline=deadline)
     best = incumbent
     if found.best is not None:
         best = _evaluate(game, found.best)

@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from citywatch.errors import InfeasibleError, ScenarioError, SolverError
 from citywatch._highs import HighsResult, build_highs, run_highs
+from citywatch.errors import InfeasibleError, ScenarioError, SolverError
 from citywatch.response._problem import CoverageProblem
 from citywatch.response.results import DEFAULT_STANDARDS_MIN, CoverageResult, response_stats
 
@@ -113,6 +113,8 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
     handed to the MIP as its first incumbent, so a time limit always has an answer; it
     may be a function of the relaxation's result (None if there was none), called only
     when the MIP is needed, so a costly heuristic is never run on an easy instance.
+    When a time limit stops the MIP, its bound is the tighter of HiGHS's and the solved
+    relaxation's, so the reported gap is finite whenever the relaxation finished.
 
     `details`, if given, receives ``lp_integral`` (1 when the relaxation settled it,
     else 0) and ``lp_seconds`` (time spent on the relaxation).
@@ -166,6 +168,12 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
     if not res.optimal and time_limit is None:
         msg = f"HiGHS stopped on the {what} without proving optimality: {res.status}"
         raise SolverError(msg)
+    if not res.optimal and lp is not None and lp.optimal:
+        # the solved relaxation bounds the MILP too; keep whichever bound is tighter
+        tighter = min if maximize else max
+        bound = tighter(res.bound, lp.objective) if math.isfinite(res.bound) else lp.objective
+        gap = abs(res.objective - bound)
+        res = replace(res, bound=bound, gap=gap, mip_gap=gap / max(abs(res.objective), 1.0))
     return replace(res, seconds=time.perf_counter() - start)
 
 
