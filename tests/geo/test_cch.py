@@ -57,6 +57,7 @@ def test_node_times_equal_dijkstra_on_the_rounded_weights(seed: int) -> None:
     src, dst = rng.choice(net.n_nodes, 30, replace=False), rng.choice(net.n_nodes, 45)
     src[0], dst[0] = 0, 0
     times = cch.cch_index(net).node_times(src, dst)
+    np.testing.assert_array_equal(cch.cch_index(net).node_times(src, dst, workers=3), times)
     exact = dijkstra(_rounded(net), directed=True, indices=src)[:, dst] * cch.RESOLUTION_S
     np.testing.assert_array_equal(times, exact)  # bit for bit, inf where no path
     assert np.isinf(times).any() and np.isfinite(times).mean() > 0.5

@@ -89,15 +89,15 @@ def network_travel_times(
         Speed over the snap distances, km/h; defaults to `ACCESS_SPEED_KMH`.
     workers
         Processes to split the origins over (SciPy's Dijkstra holds the GIL, so threads
-        would not help). ``None``: one per CPU when there are at least
-        ``_PARALLEL_MIN_SOURCES`` distinct origins, else 1. The result is the same
-        whatever the number.
+        would not help; with ``method="cch"``, threads). ``None``: one per CPU when
+        there are at least ``_PARALLEL_MIN_SOURCES`` distinct origins, else 1. The
+        result is the same whatever the number.
     limit_s
         Longest time of interest, seconds; longer (or no) paths give ``inf``. ``None``:
         no limit.
     method
-        ``"dijkstra"`` (exact, the default) or ``"cch"`` (contraction hierarchy; `workers`
-        does not apply).
+        ``"dijkstra"`` (exact, the default) or ``"cch"`` (contraction hierarchy; its
+        `workers` are threads).
 
     Returns
     -------
@@ -143,7 +143,8 @@ def network_travel_times(
     if method == "cch":
         from citywatch.geo.cch import cch_index
 
-        node_times = cch_index(network, cache_dir=cache_dir).node_times(sources, d_nodes, limit)
+        node_times = cch_index(network, cache_dir=cache_dir).node_times(
+            sources, d_nodes, limit, workers=workers)
     elif workers == 1:
         node_times = _node_times(network.times, sources, d_nodes, limit)
     else:
