@@ -220,17 +220,17 @@ def _print_response(p: object) -> None:
     names = {s.id: s.name for s in p.scenario.sites}
     report = p.response_report()
     stds = ", ".join(str(x) for x in p.response_standards) or "none"
-    table = Table(title=f"Armed response (expected minutes from the call, no patrol on "
-                        f"site; standard {stds})", show_edge=False)
+    table = Table(title=f"Armed response: share of people within 5/8/10/15 minutes of the "
+                        f"call (expected, no patrol on site; standard {stds})",
+                  show_edge=False)
     table.add_column("slot", no_wrap=True)
     for m in ("5", "8", "10", "15"):
-        table.add_column(f"people ≤{m} min", justify="right")
-    table.add_column("worst site")
-    table.add_column("min", justify="right")
+        table.add_column(f"≤{m}", justify="right", no_wrap=True)
+    table.add_column("worst site (minutes)", ratio=1, overflow="fold")
     for slot, rep in report.items():
         within = rep["within"]
         table.add_row(slot, *(f"{within[m]:.0%}" for m in ("5", "8", "10", "15")),
-                      _short(names[rep["worst_site"]], 34), f"{rep['worst_minutes']:.1f}")
+                      f"{names[rep['worst_site']]} ({rep['worst_minutes']:.1f})")
     console.print(table)
 
 
@@ -255,11 +255,6 @@ def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:
         table.add_row(slot, f"{row['beats']:.2f}", f"{row['unconstrained']:.2f}",
                       f"{row['price']:+.2f}", f"{price['presence_per_team'][slot]:.0%}")
     console.print(table)
-
-
-def _short(name: str, width: int = 28) -> str:
-    """A site name cut to `width` characters for tables."""
-    return name if len(name) <= width else name[: width - 1].rstrip() + "…"
 
 
 def _attack_sentence(p: Any, names: dict[str, str]) -> str:
