@@ -107,6 +107,13 @@ def test_tables_are_readable_at_80_columns() -> None:
     assert all(len(line) <= 80 for line in proc.stdout.splitlines())
     assert "…" not in proc.stdout  # neither names nor headers are cut
     assert "King's Cross St Pancras stations" in proc.stdout
+    # the plan's tables too: names wrap, they are never cut
+    proc = subprocess.run(_citywatch("plan", "--attacker", "mixture", "--arv", "greedy"),
+                          capture_output=True, text=True, env=ENV, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert all(len(line) <= 80 for line in proc.stdout.splitlines())
+    assert "…" not in proc.stdout
+    assert "worst site (minutes)" in proc.stdout
 
 
 def test_dispatch_defaults_to_the_current_local_slot() -> None:
