@@ -155,6 +155,11 @@ def test_serve_shows_london_and_survives_sigkill_mid_plan(tmp_path: Path) -> Non
         while httpx.get(f"{url}/api/plans/{first}", headers=planner).json()["status"] != "done":
             assert time.monotonic() < deadline
             time.sleep(0.2)
+        # the default London plan states a proven gap of at most 0.5% (issue 12)
+        done = httpx.get(f"{url}/api/plans/{first}", headers=planner).json()
+        assert done["method"] == "bayesian-levels" and done["result"]["bound_source"]
+        value = done["result"]["solver"]["defender_utility"]
+        assert done["gap"] is not None and done["gap"] <= 0.005 * abs(value)
         # shorter ARV searches (a few seconds each): one is mid-solve when the kill comes
         queued = [httpx.post(url + "/api/plans", headers=planner,
                              json={"scenario_id": london["id"], "arv_evaluations": 300}

@@ -25,8 +25,9 @@ def plan(
     lam: Annotated[float | None, typer.Option("--lambda", help="Quantal-response rationality.")]
     = None,
     mip_nodes: Annotated[int, typer.Option(
-        help="Work limit of the Bayesian solver: branch-and-bound nodes (0: its profile-LP "
-             "heuristic, with a proven gap; -1: solve to the proven optimum).")] = 0,
+        help="Work limit of the Bayesian solver: boxes of its level branch and bound (0: "
+             "the profile-LP heuristic, with a proven gap; -1: solve to the proven "
+             "optimum).")] = 2_000,
     time_limit: Annotated[float, typer.Option(
         help="Wall-clock safety net for the patrol solver, seconds (it normally stops at "
              "the proven optimum first).")] = 300.0,
@@ -195,9 +196,12 @@ def plan(
                       "differ on another machine.[/]")
     console.print(f"[dim]Seed recorded for rosters and simulations: {p.seed}[/]")
     eq = p.equilibrium
-    gap = "proven optimal" if eq.optimal else f"proven gap {eq.gap:.3g}"
-    console.print(f"[dim]Model: {p.attacker_model} ({eq.method}, {gap}, {eq.seconds:.2f} s). "
-                  + " ".join(p.notes) + "[/]")
+    gap = "proven optimal" if eq.optimal else (
+        f"proven gap {eq.gap:.3g} ({eq.relative_gap:.2%})" if np.isfinite(eq.gap) else
+        "no proven gap")
+    bound = f", bound: {eq.bound_source}" if eq.bound_source else ""
+    console.print(f"[dim]Model: {p.attacker_model} ({eq.method}, {gap}{bound}, "
+                  f"{eq.seconds:.2f} s). " + " ".join(p.notes) + "[/]")
     if p.arv_plan is not None:
         per_slot = "; ".join(f"{slot} {len(ids)} at {len(set(ids))}"
                              for slot, ids in p.arv_plan["arv_posts"].items())
