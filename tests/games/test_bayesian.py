@@ -10,7 +10,8 @@ import pytest
 from scipy.optimize import linprog
 
 from citywatch.errors import GameError, SolverError
-from citywatch.games import bayesian
+from citywatch.games import bayesian_milp, bayesian_profiles
+from citywatch.games._lp_model import _Result
 from citywatch.games.bayesian import FORMULATIONS, METHODS, solve_bayesian
 from citywatch.games.dobss import pure_strategies, solve_dobss
 from citywatch.games.equilibrium import verify_equilibrium
@@ -184,7 +185,7 @@ def test_single_type_equals_origami_and_multiple_lps(seed: int, formulation: str
 @pytest.mark.parametrize("seed", range(10))
 def test_minimax_level_is_origamis_attacker_utility(seed: int) -> None:
     game = random_game(targets=15, types=3, resources=[1, 2, 3], groups=3, seed=seed)
-    bounds = bayesian._attack_bounds(game)
+    bounds = bayesian_profiles._attack_bounds(game)
     for k in range(game.n_types):
         single = game.single_type(k)
         assert bounds.low[k] == pytest.approx(solve_origami(single).attacker_utility[0],
@@ -195,7 +196,7 @@ def test_dominated_targets_are_never_attacked_by_the_optimum() -> None:
     for i in range(0, N_GAMES, 4):
         game = _game(i)
         eq = solve_bayesian(game, method="milp", formulation="bigm")  # bigm keeps every target
-        bounds = bayesian._attack_bounds(game)
+        bounds = bayesian_profiles._attack_bounds(game)
         assert bounds.attackable[np.arange(game.n_types), eq.attacked].all()
 
 
@@ -213,9 +214,9 @@ def test_bad_time_limit_raises(limit: float) -> None:
 
 
 def test_unproven_answer_without_time_limit_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    def stalled(*args: object, **kwargs: object) -> bayesian._Result:
-        return bayesian._Result(status="time limit", x=None, objective=-np.inf, bound=np.inf)
+    def stalled(*args: object, **kwargs: object) -> _Result:
+        return _Result(status="time limit", x=None, objective=-np.inf, bound=np.inf)
 
-    monkeypatch.setattr(bayesian, "_solve_milp", stalled)
+    monkeypatch.setattr(bayesian_milp, "_solve_milp", stalled)
     with pytest.raises(SolverError, match="status time limit"):
         solve_bayesian(_game(0), method="milp")

@@ -15,8 +15,8 @@ import pytest
 from scipy.optimize import linprog
 
 from citywatch.errors import GameError
+from citywatch.games import bayesian_profiles
 from citywatch.games.bayesian import solve_bayesian
-from citywatch.games import bayesian
 from citywatch.games.bayesian_levels import _Envelope, _Pieces, _upper_hull
 from citywatch.games.equilibrium import normalise, verify_equilibrium
 from citywatch.games.multiple_lp import solve_multiple_lps
@@ -198,7 +198,7 @@ def test_root_envelopes_cover_every_piece_of_game_36() -> None:
     game = random_game(targets=4, types=3, resources=[3], groups=1, generator="uniform",
                        seed=36)
     ng = normalise(game).game
-    bounds = bayesian._attack_bounds(ng)
+    bounds = bayesian_profiles._attack_bounds(ng)
     pieces = _Pieces(ng, bounds.attackable)
     for k in range(ng.n_types):
         left, right, v_left, v_right = pieces.segments(k, bounds.low[k], bounds.high[k],

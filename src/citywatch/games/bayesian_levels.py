@@ -256,7 +256,10 @@ class _LevelLP:
                                                  dtype=np.int32))
         v_cols = np.arange(n_t, n_t + n_k, dtype=np.int32)
         h.changeColsBounds(n_k, v_cols, lo.astype(np.float64), hi.astype(np.float64))
-        starts, index, value, upper = [], [], [], []
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        upper: list[float] = []
         for k, env in enumerate(envelopes):
             for a, b in zip(env.intercept.tolist(), env.slope.tolist(), strict=True):
                 starts.append(len(index))
