@@ -22,7 +22,7 @@ from typing import Any
 from citywatch.errors import GameError, ScenarioError
 from citywatch.model.standards import ResponseStandard, parse_standard
 
-__all__ = ["ARV_METHODS", "ATTACKER_MODELS", "QUICK", "PlanOptions", "PolicyOptions",
+__all__ = ["ARV_EVALUATIONS", "ARV_METHODS", "ATTACKER_MODELS", "QUICK", "PlanOptions", "PolicyOptions",
            "SolveLimits"]
 
 #: The planner's attacker models (``"auto"`` is the exact Bayesian solver).
@@ -103,6 +103,10 @@ class PolicyOptions:
                    data.get("zone_max_share"), pairs)
 
 
+#: Default work limit of the joint ARV search (placements evaluated).
+ARV_EVALUATIONS = 20_000
+
+
 @dataclass(frozen=True)
 class SolveLimits:
     """How much work the solvers may do, and the wall-clock safety nets.
@@ -120,7 +124,8 @@ class SolveLimits:
     arv_evaluations
         ARV placements the joint search may evaluate (each one an exact ORIGAMI solve
         of the patrol game); the local search stops at a local optimum or at this
-        count, whichever comes first. A work limit: deterministic.
+        count, whichever comes first. A work limit: deterministic. The default lets
+        London's search reach its local optimum (9,137 placements, 2 s of CPU).
     time_limit
         Wall-clock seconds for the patrol solve (Bayesian MILP, quantal response): a
         safety net, never reached on the default London plan.
@@ -129,7 +134,7 @@ class SolveLimits:
     """
 
     mip_nodes: int | None = 2_000
-    arv_evaluations: int = 2_000
+    arv_evaluations: int = ARV_EVALUATIONS
     time_limit: float | None = 300.0
     arv_time_limit: float | None = 300.0
 

@@ -117,3 +117,18 @@ def test_a_tiny_time_limit_is_honoured_with_the_heuristic_answer() -> None:
     assert res.vehicles.sum() == 20
     assert res.objective == pytest.approx(covered(t, w, res.vehicles, S))
     assert res.objective == pytest.approx(res.details["heuristic_objective"])
+
+
+def test_a_relaxation_over_its_iteration_budget_is_left_to_the_milp(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from citywatch.response import mclp
+
+    t, w = clustered(16)  # its relaxation is integral (see above) when it may finish
+    problem = CoverageProblem.from_travel_times(t, w)
+    free = solve_mclp(problem, 4, standard_min=S)
+    assert free.details["lp_integral"] == 1.0 and free.details["lp_abandoned"] == 0.0
+    monkeypatch.setattr(mclp, "LP_FIRST_ITERATIONS", 1)
+    monkeypatch.setattr(mclp, "LP_FIRST_ITERATIONS_PER_POINT", 0)
+    capped = solve_mclp(problem, 4, standard_min=S)
+    assert capped.details["lp_abandoned"] == 1.0 and capped.details["lp_integral"] == 0.0
+    assert capped.optimal and capped.objective == pytest.approx(free.objective)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from citywatch.cli._common import console, load, print_json
 from citywatch.cli._run import run_long, writing
+from citywatch.options import ARV_EVALUATIONS
 
 
 def plan(
@@ -34,7 +35,8 @@ def plan(
         help="ARV posts: joint (with the patrols), sequential (MCLP first) or greedy.")]
     = "joint",
     arv_evaluations: Annotated[int, typer.Option(
-        help="Work limit of the joint ARV search: placements evaluated.")] = 2_000,
+        help="Work limit of the joint ARV search: placements evaluated (it stops at a "
+             "local optimum first).")] = ARV_EVALUATIONS,
     arv_time_limit: Annotated[float, typer.Option(
         help="Wall-clock safety net for the joint ARV search, seconds.")] = 300.0,
     response_standard: Annotated[list[str] | None, typer.Option(
