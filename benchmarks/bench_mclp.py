@@ -7,7 +7,12 @@ Instances (standard 8 min at 30 km/h, integer weights 1-99, seed 0):
 * ``clustered``: demand in Gaussian clusters (sigma 1.5 km, centres uniform in a square
   of side 30 km x sqrt(clusters / 30); 30, 90 and 150 clusters for 2,000, 20,000 and
   50,000 points, about 1.5 per vehicle), candidates uniform; vehicles are contested,
-  the LP relaxation fractional, so the MILP needs branching.
+  the LP relaxation fractional, so the MILP needs branching;
+* ``wide``: demand uniform over the clustered family's (larger) square: P vehicles
+  cover well under the whole area, so nearly every placement is contested and the
+  MILP is hard. (Until issue 15's second session the generator swapped the two
+  demand laws: the ``clustered`` rows recorded then are this family, the ``uniform``
+  ones clustered demand in the 30 km square.)
 
 "plain highspy" is the textbook MCLP (binary y per candidate, continuous z per demand
 point, no merging) handed to HiGHS with its default options and ``mip_rel_gap = 0``,
@@ -42,6 +47,9 @@ INSTANCES: dict[str, tuple[str, int, int, int, float, bool]] = {
     "clustered-20k": ("clustered", 20_000, 2_000, 60, 600.0, False),
     "clustered-2k": ("clustered", 2_000, 300, 20, 600.0, True),
     "clustered-50k": ("clustered", 50_000, 5_000, 100, 240.0, False),
+    "wide-2k": ("wide", 2_000, 300, 20, 600.0, True),
+    "wide-20k": ("wide", 20_000, 2_000, 60, 600.0, False),
+    "wide-50k": ("wide", 50_000, 5_000, 100, 240.0, False),
 }
 
 
@@ -55,11 +63,14 @@ def instance(family: str, n_d: int, n_c: int, seed: int = 0) -> tuple[np.ndarray
     side = 30.0 * math.sqrt(n_d / 20_000)
     if family == "clustered":
         side = 30.0 * math.sqrt(CLUSTERS[n_d] / 30)
-        d = rng.uniform(0, side, (n_d, 2))
-    else:
         k = CLUSTERS[n_d]
         centres = rng.uniform(0, side, (k, 2))
         d = centres[rng.integers(0, k, n_d)] + rng.normal(0, 1.5, (n_d, 2))
+    elif family == "wide":
+        side = 30.0 * math.sqrt(CLUSTERS[n_d] / 30)
+        d = rng.uniform(0, side, (n_d, 2))
+    else:
+        d = rng.uniform(0, side, (n_d, 2))
     c = rng.uniform(0, side, (n_c, 2))
     t = np.empty((n_d, n_c))
     for lo in range(0, n_d, 5_000):
@@ -80,6 +91,8 @@ def run_citywatch(family: str, n_d: int, n_c: int, p: int, limit: float) -> dict
     return {"seconds": time.perf_counter() - start, "objective": res.objective,
             "bound": res.bound, "optimal": res.optimal, "gap": res.gap,
             "path": ("LP relaxation integral" if res.details.get("lp_integral")
+                     else "MILP (LP abandoned at its iteration budget)"
+                     if res.details.get("lp_abandoned")
                      else f"MILP (LP {res.details.get('lp_seconds', 0):.1f} s first)")}
 
 

@@ -103,10 +103,17 @@ def test_bayesian_plan_on_tiny(tiny_dir: Path) -> None:
     bay = make_plan(sc, attacker="bayesian", limits=SolveLimits(mip_nodes=None))
     mix = make_plan(sc, attacker="mixture")
     assert bay.equilibrium.optimal
-    # the default work limit (no branch and bound) is deterministic and says so
-    quick = make_plan(sc, attacker="bayesian")
-    assert quick.defender_utility <= bay.defender_utility + 1e-9 and not quick.clock_limited
-    assert "deterministic limit" in " ".join(quick.notes)
+    # the default work limit (2,000 boxes of the level search) closes the tiny game
+    default = make_plan(sc, attacker="bayesian")
+    assert default.equilibrium.optimal and default.equilibrium.method == "bayesian-levels"
+    assert default.defender_utility == pytest.approx(bay.defender_utility, abs=1e-9)
+    assert "level branch and bound" in " ".join(default.notes)
+    # no branch and bound (the profile-LP heuristic) or one box: deterministic, and says so
+    for nodes in (0, 1):
+        quick = make_plan(sc, attacker="bayesian", limits=SolveLimits(mip_nodes=nodes))
+        assert quick.defender_utility <= bay.defender_utility + 1e-9 and not quick.clock_limited
+        assert quick.equilibrium.optimal or "deterministic limit" in " ".join(quick.notes)
+        assert quick.defender_utility + quick.equilibrium.gap >= bay.defender_utility - 1e-9
     # the exact Bayesian plan is at least as good against the real types
     assert bay.defender_utility >= mix.defender_utility - 1e-6
 

@@ -382,6 +382,7 @@ class Plan:
             "method": eq.method,
             "optimal": eq.optimal,
             "gap": eq.gap if np.isfinite(eq.gap) else None,
+            "bound_source": eq.bound_source,
             "clock_limited": self.clock_limited,
             "solve_seconds": eq.seconds,
             "solver": {
@@ -461,6 +462,7 @@ class Plan:
                 method=str(data["method"]), optimal=bool(data["optimal"]),
                 gap=float("inf") if gap is None else float(gap),
                 seconds=float(data["solve_seconds"]),
+                bound_source=str(data.get("bound_source", "")),
                 attack_distribution=None if dist is None else np.asarray(dist, np.float64))
         except KeyError as err:
             msg = f"{where} does not match scenario {scenario.name!r}: missing or unknown {err}"
@@ -658,21 +660,24 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
                          f"family costs is computed exactly for the mixture attacker: run "
                          f"with --attacker mixture.")
         if eq.optimal:
-            notes.append("Bayesian Stackelberg equilibrium over the attack types, proven "
-                         "optimal.")
+            notes.append(f"Bayesian Stackelberg equilibrium over the attack types, proven "
+                         f"optimal (bound: {eq.bound_source}).")
         elif lim.time_limit is not None and eq.seconds >= lim.time_limit:
             clock_limited = True
             notes.append(f"Bayesian Stackelberg equilibrium over the attack types: the "
                          f"wall-clock safety net ({lim.time_limit} s) stopped the solver; the "
-                         f"plan is within {eq.gap:.3g} casualty-equivalents of the optimum "
-                         f"(proven gap) and may differ on another machine.")
+                         f"plan is within {eq.gap:.3g} casualty-equivalents "
+                         f"({eq.relative_gap:.2%}) of the optimum (proven gap; bound: "
+                         f"{eq.bound_source}) and may differ on another machine.")
         else:
             how = ("the solver's profile-LP heuristic (no branch and bound)"
                    if lim.mip_nodes == 0 else
-                   f"branch and bound stopped at its work limit ({lim.mip_nodes} nodes)")
+                   f"the level branch and bound stopped at its work limit "
+                   f"({lim.mip_nodes} boxes)")
             notes.append(f"Bayesian Stackelberg strategy over the attack types from {how}: "
-                         f"within {eq.gap:.3g} casualty-equivalents of the optimum (proven "
-                         f"gap); a deterministic limit, the same on any machine.")
+                         f"within {eq.gap:.3g} casualty-equivalents ({eq.relative_gap:.2%}) "
+                         f"of the optimum (proven gap; bound: {eq.bound_source}); a "
+                         f"deterministic limit, the same on any machine.")
         unused = float(game.resources.sum() - eq.coverage.sum())
         if unused > 1e-6 * max(1.0, float(game.resources.sum())) and not policy_rows:
             from citywatch.games.leftover import fill_by_demand

@@ -73,6 +73,22 @@ def test_version_and_unknown_command() -> None:
     assert proc.returncode == 2 and "Did you mean 'solve'?" in proc.stderr
 
 
+def test_version_answers_without_typer_and_as_the_command_does() -> None:
+    probe = ("import sys; sys.argv = ['citywatch', *sys.argv[1:]]\n"
+             "from citywatch.cli import main\nmain()\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', "
+             "'pydantic', 'rich'}))")
+    fast = subprocess.run([sys.executable, "-c", probe, "version"], capture_output=True,
+                          text=True, timeout=120)
+    assert fast.returncode == 0, fast.stderr
+    assert fast.stdout.splitlines() == [__version__, "[]"]
+    typer_way = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY), "version"],
+                               capture_output=True, text=True, timeout=120)
+    assert typer_way.stdout.splitlines()[0] == __version__
+    # anything else goes to typer, `version` with options included
+    assert "Usage" in run("version", "--help").stdout
+
+
 def test_subcommands_run_as_before() -> None:
     proc = run("scenario", "validate", "/no/such/folder")
     assert_clean_error(proc, "scenario.toml")

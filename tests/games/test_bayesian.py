@@ -10,7 +10,8 @@ import pytest
 from scipy.optimize import linprog
 
 from citywatch.errors import GameError, SolverError
-from citywatch.games import bayesian
+from citywatch.games import bayesian_milp, bayesian_profiles
+from citywatch.games._lp_model import _Result
 from citywatch.games.bayesian import FORMULATIONS, METHODS, solve_bayesian
 from citywatch.games.dobss import pure_strategies, solve_dobss
 from citywatch.games.equilibrium import verify_equilibrium
@@ -79,14 +80,9 @@ def _brute_force(i: int) -> float:
 
 
 SOLVERS = [("milp", f) for f in FORMULATIONS]
-# Open bug: on game 36 the level search closes on a wrong value (4.4608 against the brute
-# force's 4.7044) and calls it optimal. Strict, so the fix shows up as XPASS.
-LEVELS_WRONG = {36}
 
 
-@pytest.mark.parametrize("i", [
-    pytest.param(i, marks=pytest.mark.xfail(strict=True, reason="level search wrong on game 36"))
-    if i in LEVELS_WRONG else i for i in range(N_GAMES)])
+@pytest.mark.parametrize("i", range(N_GAMES))
 def test_levels_matches_brute_force(i: int) -> None:
     game = _game(i)
     eq = solve_bayesian(game, method="levels")
@@ -121,8 +117,6 @@ def test_cases_span_the_requested_grid() -> None:
 def test_without_warm_start_matches_brute_force() -> None:
     for i in range(0, N_GAMES, 9):
         for method in METHODS:
-            if method == "levels" and i in LEVELS_WRONG:
-                continue  # the open bug, checked strictly in test_levels_matches_brute_force
             eq = solve_bayesian(_game(i), method=method, warm_start=False)
             assert eq.defender_utility == pytest.approx(_brute_force(i), abs=TOL)
 
@@ -191,7 +185,7 @@ def test_single_type_equals_origami_and_multiple_lps(seed: int, formulation: str
 @pytest.mark.parametrize("seed", range(10))
 def test_minimax_level_is_origamis_attacker_utility(seed: int) -> None:
     game = random_game(targets=15, types=3, resources=[1, 2, 3], groups=3, seed=seed)
-    bounds = bayesian._attack_bounds(game)
+    bounds = bayesian_profiles._attack_bounds(game)
     for k in range(game.n_types):
         single = game.single_type(k)
         assert bounds.low[k] == pytest.approx(solve_origami(single).attacker_utility[0],
@@ -202,7 +196,7 @@ def test_dominated_targets_are_never_attacked_by_the_optimum() -> None:
     for i in range(0, N_GAMES, 4):
         game = _game(i)
         eq = solve_bayesian(game, method="milp", formulation="bigm")  # bigm keeps every target
-        bounds = bayesian._attack_bounds(game)
+        bounds = bayesian_profiles._attack_bounds(game)
         assert bounds.attackable[np.arange(game.n_types), eq.attacked].all()
 
 
@@ -220,9 +214,9 @@ def test_bad_time_limit_raises(limit: float) -> None:
 
 
 def test_unproven_answer_without_time_limit_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    def stalled(*args: object, **kwargs: object) -> bayesian._Result:
-        return bayesian._Result(status="time limit", x=None, objective=-np.inf, bound=np.inf)
+    def stalled(*args: object, **kwargs: object) -> _Result:
+        return _Result(status="time limit", x=None, objective=-np.inf, bound=np.inf)
 
-    monkeypatch.setattr(bayesian, "_solve_milp", stalled)
+    monkeypatch.setattr(bayesian_milp, "_solve_milp", stalled)
     with pytest.raises(SolverError, match="status time limit"):
         solve_bayesian(_game(0), method="milp")

@@ -15,8 +15,9 @@ import pytest
 from scipy.optimize import linprog
 
 from citywatch.errors import GameError
+from citywatch.games import bayesian_profiles
 from citywatch.games.bayesian import solve_bayesian
-from citywatch.games.bayesian_levels import _upper_hull
+from citywatch.games.bayesian_levels import _Envelope, _Pieces, _upper_hull
 from citywatch.games.equilibrium import normalise, verify_equilibrium
 from citywatch.games.multiple_lp import solve_multiple_lps
 from citywatch.games.origami import solve_origami
@@ -169,11 +170,44 @@ def test_london_sized_level_search_is_deterministic() -> None:
 def test_upper_hull_is_concave_and_covers_the_points() -> None:
     rng = np.random.default_rng(0)
     x, y = rng.random(40), rng.random(40)
+    # near-equal abscissae: clusters an ulp or a few 1e-10 apart, in random y order
+    x = np.concatenate((x, np.nextafter(x[:10], 2.0), x[10:20] + 3e-10))
+    y = np.concatenate((y, rng.random(20)))
     hx, hy = _upper_hull(x, y)
     assert np.all(np.diff(hx) > 0)
     slopes = np.diff(hy) / np.diff(hx)
     assert np.all(np.diff(slopes) <= 1e-12)
     assert np.all(np.interp(x, hx, hy) >= y - 1e-12)
+    assert np.all(np.abs(slopes) < 1e6)  # no near-vertical facet from near-equal x
+
+
+def test_upper_hull_keeps_a_higher_point_an_ulp_to_the_right() -> None:
+    # The cause of the level search's wrong "optimal" on game 36 of test_bayesian.py:
+    # a point an ulp right of the first, but higher, was dropped as "same x, lower y".
+    x0 = 0.47790649
+    x = np.array([x0, x0, np.nextafter(x0, 1.0), 1.0])
+    y = np.array([0.40, 0.53, 0.99, 0.39])
+    hx, hy = _upper_hull(x, y)
+    assert np.interp(np.nextafter(x0, 1.0), hx, hy) >= 0.99
+    assert np.interp(x0, hx, hy) >= 0.99
+
+
+def test_root_envelopes_cover_every_piece_of_game_36() -> None:
+    # Type 1's target 3 is fully covered exactly at the type's minimax level, computed
+    # an ulp lower: its piece starts an ulp right of the others, with the highest value.
+    game = random_game(targets=4, types=3, resources=[3], groups=1, generator="uniform",
+                       seed=36)
+    ng = normalise(game).game
+    bounds = bayesian_profiles._attack_bounds(ng)
+    pieces = _Pieces(ng, bounds.attackable)
+    for k in range(ng.n_types):
+        left, right, v_left, v_right = pieces.segments(k, bounds.low[k], bounds.high[k],
+                                                       np.zeros(ng.n_targets))
+        env = _Envelope(left, right, v_left, v_right)
+        for x, y in zip(np.concatenate((left, right)), np.concatenate((v_left, v_right)),
+                        strict=True):
+            assert env(float(x)) >= y - 1e-12, (k, x, y)
+    # (test_bayesian.py::test_levels_matches_brute_force[36] checks the solve itself)
 
 
 def test_bad_method_and_node_limit_raise() -> None:
@@ -182,3 +216,19 @@ def test_bad_method_and_node_limit_raise() -> None:
         solve_bayesian(game, method="hbgs")
     with pytest.raises(GameError, match="`node_limit`"):
         solve_bayesian(game, node_limit=-1)
+
+
+def test_a_flat_bound_hands_over_to_the_milp_early() -> None:
+    # Game 36 of test_bayesian.py: near-ties keep the level bound flat after ~180 boxes;
+    # the MILP closes it after 300 flat boxes instead of the full 2,000.
+    game = random_game(targets=4, types=3, resources=[3], groups=1, generator="uniform",
+                       seed=36)
+    eq = solve_bayesian(game)
+    assert eq.optimal and eq.method == "bayesian-levels"
+    assert "flat for 300 boxes" in eq.bound_source and "closed by" in eq.bound_source
+    assert eq.defender_utility == pytest.approx(brute_force(game), abs=1e-9)
+    # with a work limit the search never hands over: deterministic and limited
+    capped = solve_bayesian(game, node_limit=400)
+    assert "closed by" not in capped.bound_source
+    assert capped.defender_utility <= eq.defender_utility + 1e-9
+    assert capped.defender_utility + capped.gap >= eq.defender_utility - 1e-9

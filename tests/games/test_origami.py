@@ -326,3 +326,28 @@ def test_solve_sse_several_types_calls_bayesian(monkeypatch: pytest.MonkeyPatch)
     assert solve_sse(game, method="bayesian-milp",  # type: ignore[comparison-overlap]
                      node_limit=7) == "bayesian result"
     assert calls == [("levels", 5.0, None), ("milp", None, 7)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_value_from_group_levels_is_origamis(seed: int) -> None:
+    """`origami_value` from per-group levels equals the full solve, groups solved apart."""
+    from citywatch.games.origami import origami_group_level, origami_value
+
+    rng = np.random.default_rng(seed)
+    n_groups = int(rng.integers(1, 5))
+    game = random_game(targets=int(rng.integers(2, 9)) * n_groups, types=1,
+                       resources=1, seed=seed)
+    groups = np.repeat(np.arange(n_groups), game.n_targets // n_groups)
+    budget = rng.integers(0, game.n_targets // n_groups + 1, n_groups)
+    au, ac = game.attacker_uncovered[0].copy(), game.attacker_covered[0].copy()
+    if seed % 4 == 0:   # flat targets (covered for certain) and exact ties
+        au[::3] = ac[::3]
+        au[1] = au[2]
+    g = SecurityGame(game.defender_covered, game.defender_uncovered, ac[None], au[None],
+                     resources=budget, groups=groups)
+    scale = max(1.0, float(np.abs(au).max()), float(np.abs(ac).max()))
+    levels = [origami_group_level(au[groups == k], ac[groups == k], float(budget[k]),
+                                  scale=scale) for k in range(n_groups)]
+    value = origami_value(au, ac, g.defender_uncovered[0], g.defender_covered[0], groups,
+                          budget.astype(float), levels)
+    assert value == pytest.approx(solve_origami(g).defender_utility, rel=1e-12, abs=1e-12)

@@ -66,6 +66,24 @@ def test_kernels_bit_identical(models: dict[str, SimulationModel], case: str) ->
     assert fast.hist_target.sum() == sum(sizes) - int(fast.on_site.sum())
 
 
+def test_roster_presence_is_binomial_in_the_roster_share(
+        models: dict[str, SimulationModel]) -> None:
+    """An attack reads a uniformly drawn roster, so a target's attacks find a team at the
+    rate of the rosters' share there (per-target counts within 5 standard deviations)."""
+    model = models["rosters"]
+    assert model.rosters is not None
+    share = model.roster_share
+    assert np.array_equal(share, model.rosters.reshape(50, -1).sum(axis=0) / 50)
+    tally = simulate_block(model, [400_000], [np.random.SeedSequence(11)], kernel="numpy")
+    target = model.cell_target[model.active_cells]
+    count = np.bincount(target, weights=tally.count, minlength=model.n_targets)
+    on = np.bincount(target, weights=tally.on_site, minlength=model.n_targets)
+    sd = np.sqrt(count * share * (1 - share))
+    assert np.all(np.abs(on - count * share) <= 5 * sd + 1e-9)
+    assert 0 < on.sum() < count.sum()
+    assert abs((on - count * share).sum()) <= 4 * np.sqrt((sd**2).sum())
+
+
 def test_different_seeds_differ(models: dict[str, SimulationModel]) -> None:
     model = models["people"]
     a = simulate_block(model, [20_000], [np.random.SeedSequence(1)], kernel="numba")

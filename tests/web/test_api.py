@@ -115,7 +115,7 @@ def test_plan_runs_in_background_with_progress(tmp_path) -> None:
 
         sc = load_scenario(write_tiny(tmp_path / "same"))
         cli = make_plan(sc).to_dict()
-        assert plan["method"] == cli["method"] == "bayesian-heuristic"
+        assert plan["method"] == cli["method"] == "bayesian-levels"
         assert plan["result"]["coverage"] == cli["coverage"]
         assert plan["result"]["arv_posts"] == cli["arv_posts"]
         assert plan["result"]["options"] == cli["options"]

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from citywatch.cli._common import console, load, print_json
 from citywatch.cli._run import run_long, writing
+from citywatch.options import ARV_EVALUATIONS
 
 
 def plan(
@@ -24,8 +25,9 @@ def plan(
     lam: Annotated[float | None, typer.Option("--lambda", help="Quantal-response rationality.")]
     = None,
     mip_nodes: Annotated[int, typer.Option(
-        help="Work limit of the Bayesian solver: branch-and-bound nodes (0: its profile-LP "
-             "heuristic, with a proven gap; -1: solve to the proven optimum).")] = 0,
+        help="Work limit of the Bayesian solver: boxes of its level branch and bound (0: "
+             "the profile-LP heuristic, with a proven gap; -1: solve to the proven "
+             "optimum).")] = 2_000,
     time_limit: Annotated[float, typer.Option(
         help="Wall-clock safety net for the patrol solver, seconds (it normally stops at "
              "the proven optimum first).")] = 300.0,
@@ -33,7 +35,8 @@ def plan(
         help="ARV posts: joint (with the patrols), sequential (MCLP first) or greedy.")]
     = "joint",
     arv_evaluations: Annotated[int, typer.Option(
-        help="Work limit of the joint ARV search: placements evaluated.")] = 2_000,
+        help="Work limit of the joint ARV search: placements evaluated (it stops at a "
+             "local optimum first).")] = ARV_EVALUATIONS,
     arv_time_limit: Annotated[float, typer.Option(
         help="Wall-clock safety net for the joint ARV search, seconds.")] = 300.0,
     response_standard: Annotated[list[str] | None, typer.Option(
@@ -208,9 +211,12 @@ def plan(
                       "differ on another machine.[/]")
     console.print(f"[dim]Seed recorded for rosters and simulations: {p.seed}[/]")
     eq = p.equilibrium
-    gap = "proven optimal" if eq.optimal else f"proven gap {eq.gap:.3g}"
-    console.print(f"[dim]Model: {p.attacker_model} ({eq.method}, {gap}, {eq.seconds:.2f} s). "
-                  + " ".join(p.notes) + "[/]")
+    gap = "proven optimal" if eq.optimal else (
+        f"proven gap {eq.gap:.3g} ({eq.relative_gap:.2%})" if np.isfinite(eq.gap) else
+        "no proven gap")
+    bound = f", bound: {eq.bound_source}" if eq.bound_source else ""
+    console.print(f"[dim]Model: {p.attacker_model} ({eq.method}, {gap}{bound}, "
+                  f"{eq.seconds:.2f} s). " + " ".join(p.notes) + "[/]")
     if p.arv_plan is not None:
         per_slot = "; ".join(f"{slot} {len(ids)} at {len(set(ids))}"
                              for slot, ids in p.arv_plan["arv_posts"].items())
@@ -271,17 +277,17 @@ def _print_response(p: object) -> None:
     names = {s.id: s.name for s in p.scenario.sites}
     report = p.response_report()
     stds = ", ".join(str(x) for x in p.response_standards) or "none"
-    table = Table(title=f"Armed response (expected minutes from the call, no patrol on "
-                        f"site; standard {stds})", show_edge=False)
+    table = Table(title=f"Armed response: share of people within 5/8/10/15 minutes of the "
+                        f"call (expected, no patrol on site; standard {stds})",
+                  show_edge=False)
     table.add_column("slot", no_wrap=True)
     for m in ("5", "8", "10", "15"):
-        table.add_column(f"people ≤{m} min", justify="right")
-    table.add_column("worst site")
-    table.add_column("min", justify="right")
+        table.add_column(f"≤{m}", justify="right", no_wrap=True)
+    table.add_column("worst site (minutes)", ratio=1, overflow="fold")
     for slot, rep in report.items():
         within = rep["within"]
         table.add_row(slot, *(f"{within[m]:.0%}" for m in ("5", "8", "10", "15")),
-                      _short(names[rep["worst_site"]], 34), f"{rep['worst_minutes']:.1f}")
+                      f"{names[rep['worst_site']]} ({rep['worst_minutes']:.1f})")
     console.print(table)
 
 
@@ -306,11 +312,6 @@ def _print_beats(beat_plan: Any, price: dict[str, Any]) -> None:
         table.add_row(slot, f"{row['beats']:.2f}", f"{row['unconstrained']:.2f}",
                       f"{row['price']:+.2f}", f"{price['presence_per_team'][slot]:.0%}")
     console.print(table)
-
-
-def _short(name: str, width: int = 28) -> str:
-    """A site name cut to `width` characters for tables."""
-    return name if len(name) <= width else name[: width - 1].rstrip() + "…"
 
 
 def _attack_sentence(p: Any, names: dict[str, str]) -> str:

@@ -181,6 +181,14 @@ def simulate(
         console.print(_metrics_table(f"By {by}", rows, label=by))
     for note in r.notes:
         console.print(f"[yellow]{note}[/]")
+    console.print(_seed_line(r.seed))
+
+
+def _seed_line(seed: dict[str, object]) -> str:
+    """How to reproduce a simulation: its root seed (drawn from OS entropy if not given)."""
+    if not seed.get("spawn_key"):
+        return f"Seed {seed.get('entropy')} (`--seed {seed.get('entropy')}` reproduces this run)."
+    return f"Seed: entropy {seed.get('entropy')}, spawn key {seed.get('spawn_key')}."
 
 
 def compare(

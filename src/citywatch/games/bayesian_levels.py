@@ -39,7 +39,9 @@ solution :math:`v^*` gives an incumbent (coverage :math:`m(v^*)` and the LP's ow
 coverage, each re-solved as the profile LP of the attack profile it induces); the node
 is split on the type whose envelope (or dominance test) overstates its value most at
 :math:`v^*`, at :math:`v^*_k`. A node is pruned when its bound does not beat the
-incumbent by a relative ``rtol``. Work is bounded by `node_limit` (deterministic); the
+incumbent by ``max(atol, rtol * |incumbent - zero|)``, where `zero` is the normalised
+value of the original game's zero utility (so `rtol` is relative to the utility the
+caller reports). Work is bounded by `node_limit` (deterministic); the
 time limit is a safety net.
 """
 
@@ -147,14 +149,32 @@ class _Pieces:
 
 
 def _upper_hull(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Upper concave hull of points: returns its vertices sorted by x."""
-    order = np.lexsort((-y, x))
+    """Upper concave hull of points, as vertices with strictly increasing x.
+
+    Points whose x lie within ``_EPS`` of each other (a chain of such gaps) are one
+    cluster, replaced by a flat top at the cluster's highest y over its x range: the
+    hull stays above every point (an upper bound must) without the near-vertical
+    facets, slopes of order 1/``_EPS``, that distinct but nearly equal x would give the
+    level LP.
+    """
+    order = np.argsort(x, kind="stable")
     xs, ys = x[order], y[order]
+    px_list: list[float] = []
+    py_list: list[float] = []
+    start = 0
+    for i in range(1, xs.size + 1):
+        if i < xs.size and xs[i] <= xs[i - 1] + _EPS:
+            continue
+        top = float(ys[start:i].max())
+        px_list.append(float(xs[start]))
+        py_list.append(top)
+        if xs[i - 1] > xs[start]:
+            px_list.append(float(xs[i - 1]))
+            py_list.append(top)
+        start = i
     hx: list[float] = []
     hy: list[float] = []
-    for px, py in zip(xs.tolist(), ys.tolist(), strict=True):
-        if hx and px <= hx[-1] + _EPS:
-            continue  # same x, lower y (sorted by y descending within x)
+    for px, py in zip(px_list, py_list, strict=True):
         while len(hx) >= 2:
             # drop the middle point if it lies on or below the chord
             cross = (hx[-1] - hx[-2]) * (py - hy[-2]) - (hy[-1] - hy[-2]) * (px - hx[-2])
@@ -236,7 +256,10 @@ class _LevelLP:
                                                  dtype=np.int32))
         v_cols = np.arange(n_t, n_t + n_k, dtype=np.int32)
         h.changeColsBounds(n_k, v_cols, lo.astype(np.float64), hi.astype(np.float64))
-        starts, index, value, upper = [], [], [], []
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        upper: list[float] = []
         for k, env in enumerate(envelopes):
             for a, b in zip(env.intercept.tolist(), env.slope.tolist(), strict=True):
                 starts.append(len(index))
@@ -278,8 +301,11 @@ def level_search(
     incumbent: float,
     improve: object,
     extra: tuple[sp.csc_array, FloatArray, FloatArray] | None = None,
-    rtol: float = 1e-7,
+    atol: float = 1e-9,
+    rtol: float = 0.0,
+    zero: float = 0.0,
     node_limit: int | None = 20_000,
+    stall: int | None = None,
     deadline: float | None = None,
 ) -> LevelSearch:
     """Branch and bound over attacker levels on a normalised game (see the module).
@@ -298,12 +324,21 @@ def level_search(
         LP re-solve); called on each node's candidate coverages.
     extra
         Policy rows on the coverage (matrix, lower, upper).
-    rtol
-        A box is pruned unless its bound beats the incumbent by this (absolute on the
-        normalised game: relative to the defender's payoff span).
+    atol, rtol, zero
+        A box is pruned unless its bound beats the incumbent by
+        ``max(atol, rtol * |incumbent - zero|)``: `atol` is absolute on the normalised
+        game (a fraction of the defender's payoff span), `rtol` relative to the
+        incumbent's distance from `zero`.
     node_limit, deadline
         Work limit (boxes solved) and wall-clock safety net (``time.perf_counter()``).
+    stall
+        Stop (``limit="stall"``) once this many boxes have not lowered the best bound by
+        ``max(atol, 1e-6 |bound - zero|)``: near-ties can keep a bound flat over boxes
+        the splits never resolve. A count of boxes: deterministic. ``None``: never.
     """
+    def tol(value: float) -> float:
+        return max(atol, rtol * abs(value - zero)) if math.isfinite(value) else atol
+
     pieces = _Pieces(game, attackable)
     lp = _LevelLP(game, pieces, extra)
     n_k = game.n_types
@@ -316,15 +351,24 @@ def level_search(
     nodes = 0
     limit: str | None = None
     bound_open = -math.inf  # best bound among nodes dropped by a limit
+    # best first: the popped box's bound is the search's; when it last moved, and where
+    flat_since, flat_bound = 0, math.inf
     while heap:
         node = heapq.heappop(heap)
-        if -node.key <= best_value + rtol:
+        if -node.key <= best_value + tol(best_value):
             heap.clear()
             break
         if node_limit is not None and nodes >= node_limit:
             limit = "nodes"
             heapq.heappush(heap, node)
             break
+        if math.isfinite(node.key) and stall is not None:
+            if -node.key < flat_bound - max(atol, 1e-6 * abs(flat_bound - zero)):
+                flat_since, flat_bound = nodes, -node.key
+            elif nodes - flat_since >= stall:
+                limit = "stall"
+                heapq.heappush(heap, node)
+                break
         if deadline is not None and time.perf_counter() >= deadline:
             limit = "time"
             heapq.heappush(heap, node)
@@ -346,7 +390,7 @@ def level_search(
         lo2 = np.array([max(lo[k], envs[k].lo) for k in range(n_k)])
         hi2 = np.array([min(hi[k], envs[k].hi) for k in range(n_k)])
         quick = float(sum(priors[k] * envs[k].top for k in range(n_k)))
-        if quick <= best_value + rtol:
+        if quick <= best_value + tol(best_value):
             continue
         try:
             solved = lp.solve(lo2, hi2, envs, deadline)
@@ -359,7 +403,7 @@ def level_search(
             continue
         bound, c_lp, v_star = solved
         bound = min(bound, -node.key) if math.isfinite(node.key) else bound
-        if bound <= best_value + rtol:
+        if bound <= best_value + tol(best_value):
             continue
         # incumbents: the least coverage holding every type at v*, and the LP's own
         need = pieces.coverage_needed(v_star)
@@ -367,9 +411,9 @@ def level_search(
         m_v = np.clip(need.max(axis=0), 0.0, 1.0)
         for cand in (m_v, c_lp):
             got = improve(cand)  # type: ignore[operator]
-            if got is not None and got[0] > best_value + rtol:
+            if got is not None and got[0] > best_value + tol(best_value):
                 best_value, best_c = got
-        if bound <= best_value + rtol:
+        if bound <= best_value + tol(best_value):
             continue
         # where does the bound overstate the value at v*?
         forced_pt = pieces.coverage_needed(v_star)

@@ -11,13 +11,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from citywatch.errors import GameError, SolverError
-from citywatch.games.bayesian import (
-    _attack_bounds,
-    _evaluate,
-    _minimax_coverage,
-    _Model,
-    _solve_milp,
-)
+from citywatch.games._lp_model import _Model, _solve_milp
+from citywatch.games.bayesian_profiles import _attack_bounds, _evaluate, _minimax_coverage
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.model.game import SecurityGame
 

@@ -11,7 +11,7 @@ from citywatch.errors import GameError
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.model.game import SecurityGame
 
-__all__ = ["solve_origami"]
+__all__ = ["origami_group_level", "origami_value", "solve_origami"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -112,19 +112,8 @@ def solve_origami(game: SecurityGame) -> Equilibrium:
     levels = breaks.levels(weight, budget)
     u_star = max(float(ac.max()), float(levels.max()))
 
-    coverage = np.zeros(game.n_targets)
-    coverage[sloped] = np.clip((au[sloped] - u_star) * weight, 0.0, 1.0)
-    spare = np.maximum(budget - np.bincount(groups, weights=coverage, minlength=n_groups), 0.0)
-
-    # Attack set and the defender-favourable tie-break.
-    attack_set = np.flatnonzero(au >= u_star - _TIE_TOL * scale)
-    candidate = coverage[attack_set]
-    flat = delta[attack_set] <= _FLAT_TOL * scale
-    candidate[flat] = np.minimum(1.0, spare[groups[attack_set[flat]]])
-    defender = candidate * dc[attack_set] + (1.0 - candidate) * du[attack_set]
-    best = int(np.argmax(defender))
-    attacked = int(attack_set[best])
-    coverage[attacked] = candidate[best]
+    coverage, attacked, _ = _best_attack(au, ac, dc, du, groups, budget, u_star, scale,
+                                         sloped, weight)
 
     _spend_leftover(coverage, attacked, au, weight, sloped, breaks, groups, budget)
 
@@ -140,6 +129,68 @@ def solve_origami(game: SecurityGame) -> Equilibrium:
         gap=0.0,
         seconds=time.perf_counter() - start,
     )
+
+
+def _best_attack(au: FloatArray, ac: FloatArray, dc: FloatArray, du: FloatArray,
+                 groups: IntArray, budget: FloatArray, u_star: float, scale: float,
+                 sloped: IntArray, weight: FloatArray) -> tuple[FloatArray, int, float]:
+    """Coverage holding every target to `u_star`, the attacked target and its defender
+    utility (the attack set and its defender-favourable tie-break, before leftovers)."""
+    coverage = np.zeros(au.size)
+    coverage[sloped] = np.clip((au[sloped] - u_star) * weight, 0.0, 1.0)
+    spare = np.maximum(budget - np.bincount(groups, weights=coverage,
+                                            minlength=budget.size), 0.0)
+    attack_set = np.flatnonzero(au >= u_star - _TIE_TOL * scale)
+    candidate = coverage[attack_set]
+    flat = (au - ac)[attack_set] <= _FLAT_TOL * scale
+    candidate[flat] = np.minimum(1.0, spare[groups[attack_set[flat]]])
+    defender = candidate * dc[attack_set] + (1.0 - candidate) * du[attack_set]
+    best = int(np.argmax(defender))
+    attacked = int(attack_set[best])
+    coverage[attacked] = candidate[best]
+    return coverage, attacked, float(defender[best])
+
+
+def origami_group_level(attacker_uncovered: npt.ArrayLike, attacker_covered: npt.ArrayLike,
+                        budget: float, *, scale: float) -> float:
+    r"""One budget group's smallest attainable attacker level :math:`u_g^*`.
+
+    What `solve_origami` computes for every group at once (``-inf`` when the budget
+    covers every target of the group down to its covered payoff). `scale` is the whole
+    game's payoff scale, ``max(1, |U^a_u|, |U^a_c|)``, which sets the flat-target
+    tolerance. With the levels of every group, `origami_value` gives the game's value
+    without solving the groups that did not change: what a search that changes one
+    group at a time needs.
+    """
+    au = np.asarray(attacker_uncovered, dtype=np.float64)
+    ac = np.asarray(attacker_covered, dtype=np.float64)
+    delta = au - ac
+    sloped = np.flatnonzero(delta > _FLAT_TOL * scale)
+    breaks = _Breakpoints(au[sloped], ac[sloped], np.zeros(sloped.size, dtype=np.int64), 1)
+    return float(breaks.levels(1.0 / delta[sloped], np.array([float(budget)]))[0])
+
+
+def origami_value(attacker_uncovered: FloatArray, attacker_covered: FloatArray,
+                  defender_uncovered: FloatArray, defender_covered: FloatArray,
+                  groups: IntArray, budget: FloatArray, group_levels: npt.ArrayLike) -> float:
+    """The defender's SSE utility of a one-type game from its groups' levels.
+
+    The arrays are the game's (one type: shape (targets,); `budget` per group);
+    `group_levels[g]` is `origami_group_level` of group ``g``. The result is
+    `solve_origami`'s ``defender_utility`` (the same attack set and tie-break; the
+    leftover budget it spends does not change the value), without building a
+    `SecurityGame` or re-solving unchanged groups.
+    """
+    au, ac = attacker_uncovered, attacker_covered
+    scale = max(1.0, float(np.abs(au).max()), float(np.abs(ac).max()))
+    delta = au - ac
+    sloped = np.flatnonzero(delta > _FLAT_TOL * scale)
+    levels = np.asarray(group_levels, dtype=np.float64)
+    u_star = max(float(ac.max()), float(levels.max()))
+    _, _, value = _best_attack(au, ac, defender_covered, defender_uncovered, groups,
+                               np.asarray(budget, dtype=np.float64), u_star, scale, sloped,
+                               1.0 / delta[sloped])
+    return value
 
 
 def _spend_leftover(coverage: FloatArray, attacked: int, au: FloatArray, weight: FloatArray,

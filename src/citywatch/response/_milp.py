@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from citywatch.errors import InfeasibleError, ScenarioError, SolverError
 from citywatch._highs import HighsResult, build_highs, run_highs
+from citywatch.errors import InfeasibleError, ScenarioError, SolverError
 from citywatch.response._problem import CoverageProblem
 from citywatch.response.results import DEFAULT_STANDARDS_MIN, CoverageResult, response_stats
 
@@ -93,13 +93,14 @@ def unique_rows(a: sp.csr_array, weights: FloatArray) -> tuple[sp.csr_array, Flo
 #: (without it, branching on a fractional covering LP was 2-4x slower than HiGHS's
 #: defaults on clustered demand).
 PRESOLVE_MAX_NNZ = 200_000
+_ITERATION_LIMIT = highspy.HighsModelStatus.kIterationLimit
 
 
 def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
           row_upper: npt.ArrayLike, *, col_lower: npt.ArrayLike, col_upper: npt.ArrayLike,
           integrality: npt.ArrayLike, maximize: bool, time_limit: float | None,
           mip_rel_gap: float | None, what: str, offset: float = 0.0,
-          lp_first: bool = True,
+          lp_first: bool = True, lp_iteration_limit: int | None = None,
           initial: npt.ArrayLike | Callable[[HighsResult | None], npt.ArrayLike] | None = None,
           details: dict[str, float] | None = None) -> HighsResult:
     """Solve with HiGHS and enforce the house rule: optimal, or a proven gap under a time limit.
@@ -113,32 +114,49 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
     handed to the MIP as its first incumbent, so a time limit always has an answer; it
     may be a function of the relaxation's result (None if there was none), called only
     when the MIP is needed, so a costly heuristic is never run on an easy instance.
+    When a time limit stops the MIP, its bound is the tighter of HiGHS's and the solved
+    relaxation's, so the reported gap is finite whenever the relaxation finished.
+
+    `lp_iteration_limit` bounds the relaxation's simplex iterations (a work limit, so
+    the choice is the same on every machine): integral covering relaxations take few
+    pivots, and a relaxation that needs more is abandoned for the MILP rather than
+    solved twice (once alone, once at the MIP's root).
 
     `details`, if given, receives ``lp_integral`` (1 when the relaxation settled it,
-    else 0) and ``lp_seconds`` (time spent on the relaxation).
+    else 0), ``lp_abandoned`` (1 when it hit `lp_iteration_limit`) and ``lp_seconds``
+    (time spent on the relaxation).
     """
     start = time.perf_counter()
+    deadline = math.inf if time_limit is None else start + time_limit
     kinds = np.asarray(integrality).reshape(-1) != 0
     big = matrix.nnz > PRESOLVE_MAX_NNZ
     notes: dict[str, float] = details if details is not None else {}
     notes["lp_integral"] = 0.0
+    notes["lp_abandoned"] = 0.0
     notes["lp_seconds"] = 0.0
     lp: HighsResult | None = None
     if lp_first:
         h = build_highs(cost, matrix, row_lower, row_upper, col_lower=col_lower,
                         col_upper=col_upper, maximize=maximize, offset=offset,
-                        time_limit=None if time_limit is None else time_limit / 2)
+                        time_limit=None if time_limit is None else time_limit / 2,
+                        iteration_limit=lp_iteration_limit)
         if big:
             h.setOptionValue("presolve", "off")
+        if lp_iteration_limit is not None:
+            h.setOptionValue("solver", "simplex")  # the limit counts simplex iterations
         try:
             lp = run_highs(h, what=f"{what} (LP relaxation)")
         except InfeasibleError:
             msg = f"{what} is infeasible"
             raise InfeasibleError(msg) from None
         except SolverError:
-            if time_limit is None:
+            if time_limit is None and h.getModelStatus() != _ITERATION_LIMIT:
                 raise
-            lp = None  # out of time: leave the rest to the MIP and its heuristics
+            lp = None  # out of time or work: leave the rest to the MIP and its heuristics
+        if lp is not None and lp.limit == "iterations":
+            lp = None
+        if lp is None and h.getModelStatus() == _ITERATION_LIMIT:
+            notes["lp_abandoned"] = 1.0
         notes["lp_seconds"] = time.perf_counter() - start
         if lp is not None and lp.optimal and np.all(
                 np.abs(lp.x[kinds] - np.rint(lp.x[kinds])) <= 1e-9):
@@ -148,7 +166,7 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
             return replace(lp, x=x, status="Optimal", mip_gap=0.0, gap=0.0,
                            bound=lp.objective, seconds=time.perf_counter() - start)
         if time_limit is not None:
-            time_limit = max(time_limit - (time.perf_counter() - start), 1e-3)
+            time_limit = max(deadline - time.perf_counter(), 1e-3)
     h = build_highs(cost, matrix, row_lower, row_upper, col_lower=col_lower,
                     col_upper=col_upper, integrality=integrality, maximize=maximize,
                     offset=offset, time_limit=time_limit,
@@ -156,7 +174,7 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
     if callable(initial):
         initial = initial(lp if lp_first else None)
         if time_limit is not None:
-            time_limit = max(time_limit - (time.perf_counter() - start), 1e-3)
+            time_limit = max(deadline - time.perf_counter(), 1e-3)
             h.setOptionValue("time_limit", float(time_limit))
     if initial is not None:
         sol = highspy.HighsSolution()
@@ -166,6 +184,12 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
     if not res.optimal and time_limit is None:
         msg = f"HiGHS stopped on the {what} without proving optimality: {res.status}"
         raise SolverError(msg)
+    if not res.optimal and lp is not None and lp.optimal:
+        # the solved relaxation bounds the MILP too; keep whichever bound is tighter
+        tighter = min if maximize else max
+        bound = tighter(res.bound, lp.objective) if math.isfinite(res.bound) else lp.objective
+        gap = abs(res.objective - bound)
+        res = replace(res, bound=bound, gap=gap, mip_gap=gap / max(abs(res.objective), 1.0))
     return replace(res, seconds=time.perf_counter() - start)
 
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from citywatch.errors import InfeasibleError, ScenarioError
 from citywatch.games.equilibrium import Equilibrium
-from citywatch.games.origami import solve_origami
+from citywatch.games.origami import origami_group_level, origami_value, solve_origami
 from citywatch.model.casualties import attacker_curve
 from citywatch.model.game import SecurityGame
 from citywatch.model.payoffs import (
@@ -174,8 +174,11 @@ class _Evaluator:
         self.capacity = np.array([p.capacity for p in scenario.standby], dtype=np.int64)
         self.guarded = armed_on_site(scenario)  # (slots, sites): covered for certain
         self.on = self.guarded.reshape(-1)
-        self._slot_cache: list[dict[tuple[int, ...], FloatArray]] = [{} for _ in range(n_slots)]
+        self._slot_cache: list[dict[tuple[int, ...], tuple[FloatArray, FloatArray, float]]] = [
+            {} for _ in range(n_slots)]
         self._tables: list[PlacementCasualties | None] = [None] * n_slots
+        self.budget = self.resources.astype(np.float64)
+        self.ac_scale = float(np.abs(self.ac).max())
         self.priors = np.array([p for p, _, _ in self.types])
         self.evaluations = 0
 
@@ -234,25 +237,38 @@ class _Evaluator:
                 engage_minutes=tm.engage_min, spread=scenario_spread(self.sc))
         return self._tables[s]
 
-    def slot_harm(self, s: int, posts: tuple[int, ...]) -> FloatArray:
-        """`harm` for vehicles at `posts` in slot `s`, by table lookup (`table`)."""
+    def slot_payoffs(self, s: int, posts: tuple[int, ...]) -> tuple[FloatArray, FloatArray, float]:
+        """Slot `s`'s uncovered payoffs (attacker, defender) with vehicles at `posts`, and
+        its ORIGAMI level (`origami_group_level`), cached per placement."""
         key = tuple(sorted(posts))
         cache = self._slot_cache[s]
         if key not in cache:
-            cache[key] = self.priors @ self.table(s)(key)
+            h = self.priors @ self.table(s)(key)   # `harm`, by table lookup
+            cells = slice(s * self.n_sites, (s + 1) * self.n_sites)
+            on = self.on[cells]
+            au = np.where(on, self.ac[cells], h + self.sym_att)
+            du = np.where(on, self.dc[cells], -(h + self.sym_def))
+            level = origami_group_level(au, self.ac[cells], float(self.resources[s]),
+                                        scale=max(1.0, float(np.abs(au).max()),
+                                                  self.ac_scale))
+            cache[key] = (au, du, level)
         return cache[key]
 
     def game(self, posts: Posts) -> SecurityGame:
-        h = np.concatenate([self.slot_harm(s, p) for s, p in enumerate(posts)])
-        n_slots = len(posts)
-        au = np.where(self.on, self.ac, h + np.tile(self.sym_att, n_slots))
-        du = np.where(self.on, self.dc, -(h + np.tile(self.sym_def, n_slots)))
-        return SecurityGame(self.dc, du, self.ac, au, resources=self.resources,
-                            groups=self.groups)
+        """The mixture attacker's patrol game with the ARVs at `posts`."""
+        parts = [self.slot_payoffs(s, p) for s, p in enumerate(posts)]
+        return SecurityGame(self.dc, np.concatenate([d for _, d, _ in parts]), self.ac,
+                            np.concatenate([a for a, _, _ in parts]),
+                            resources=self.resources, groups=self.groups)
 
     def loss(self, posts: Posts) -> float:
+        """Expected loss of the mixture attacker's equilibrium (`solve_origami`'s value),
+        re-solving only the slots whose placement is new (`origami_value`)."""
         self.evaluations += 1
-        return -solve_origami(self.game(posts)).defender_utility
+        parts = [self.slot_payoffs(s, p) for s, p in enumerate(posts)]
+        return -origami_value(np.concatenate([a for a, _, _ in parts]), self.ac,
+                              np.concatenate([d for _, d, _ in parts]), self.dc,
+                              self.groups, self.budget, [lv for _, _, lv in parts])
 
     # ---------------------------------------------------------------- the bound
 
@@ -390,7 +406,7 @@ def sequential_posts(scenario: Scenario, *, model: str = "mclp", standard_min: f
 
 
 def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | None = 300.0,
-               max_evaluations: int = 2_000, sequential_model: str = "mclp",
+               max_evaluations: int = 20_000, sequential_model: str = "mclp",
                standard_min: float = 8.0, travel_minutes: FloatArray | None = None,
                max_exhaustive: int = 20_000, neighbours: int = 12,
                standards: Sequence[ResponseStandard] | None = None) -> JointPlan:

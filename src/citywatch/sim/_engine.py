@@ -80,7 +80,7 @@ KERNEL_ENV = "CITYWATCH_SIM_KERNEL"
 
 @cache
 def _numba_kernel() -> Any:
-    """The compiled kernel function, or None when numba is not installed."""
+    """The compiled vehicle kernel function, or None when numba is not installed."""
     try:
         from citywatch.sim._kernel import vehicle_chunk
     except ImportError:
@@ -140,9 +140,12 @@ def simulate_chunk(model: SimulationModel, n: int, rng: np.random.Generator, *,
        by a response vehicle. This is the joint distribution of drawing each attack's
        cell and presence independently; the on-site outcomes are atoms (time ``0`` or
        ``on_site_minutes``, casualties ``0`` or ``K(on_site_minutes)``), tallied as
-       counts × values with no per-attack work. With sampled rosters, presence is read
-       per attack from a random roster instead, then interdiction
-       ``~ Binomial(on site, q)`` per cell.
+       counts × values with no per-attack work. With sampled rosters, each attack reads
+       presence from a roster drawn uniformly at random; attacks draw their rosters
+       independently, so the attacks of a cell at target ``t`` that find a team are
+       ``~ Binomial(n_cell, ρ_t)``, ``ρ_t`` the share of rosters with a team at ``t``
+       (`SimulationModel.roster_share`): the same joint distribution as one look-up per
+       attack, at no per-attack cost. Then interdiction ``~ Binomial(on site, q)``.
     2. **Vehicle response, per attack.** The vehicle-answered attacks are laid out cell
        by cell (``np.repeat``) and processed in cache-sized pieces. One 64-bit random
        word per attack: its high 32 bits give a uniform ``v`` and the number of busy
@@ -169,7 +172,7 @@ def simulate_chunk(model: SimulationModel, n: int, rng: np.random.Generator, *,
             p_on = np.where(cq < 1.0, (m.cell_coverage[active] - cq) / (1.0 - cq), 0.0)
         n_on = rng.binomial(counts - n_inter, np.clip(p_on, 0.0, 1.0))
     else:
-        present = _roster_presence(m, counts, rng)
+        present = rng.binomial(counts, m.roster_share[m.cell_target[active]])
         n_inter = rng.binomial(present, m.cell_interdiction[active])
         n_on = present - n_inter
     into.count[:] += counts
@@ -218,30 +221,6 @@ def _vehicle_compiled(m: SimulationModel, rows: IntArray, counts: IntArray,
 @cache
 def _thresholds(busy_probability: float, max_vehicles: int) -> IntArray:
     return busy_thresholds(busy_probability, max_vehicles)
-
-
-def _roster_presence(m: SimulationModel, counts: IntArray,
-                     rng: np.random.Generator) -> IntArray:
-    """Attacks per active cell that find an armed team on site in a random roster."""
-    assert m.rosters is not None
-    present = np.zeros(counts.size, dtype=np.int64)
-    flat = m.rosters.reshape(-1)
-    targets = m.cell_target[m.active_cells]
-    n_rosters = m.rosters.shape[0]
-    keep = np.flatnonzero(counts)
-    ends = np.cumsum(counts[keep])
-    total = int(ends[-1]) if ends.size else 0
-    for lo in range(0, total, PIECE):
-        hi = min(total, lo + PIECE)
-        first = int(np.searchsorted(ends, lo, side="right"))
-        last = int(np.searchsorted(ends, hi, side="left"))
-        seg_counts = np.diff(np.minimum(ends[first:last + 1], hi) - lo, prepend=0)
-        rows = keep[first:last + 1]
-        r = rng.integers(0, n_rosters, size=hi - lo)
-        on = flat[r * m.n_targets + np.repeat(targets[rows], seg_counts)]
-        starts = np.concatenate(([0], np.cumsum(seg_counts)[:-1]))
-        present[rows] += np.add.reduceat(on, starts, dtype=np.int64)
-    return present
 
 
 def _casualties(rate: FloatArray, initial: FloatArray, cap: FloatArray,

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from citywatch._random import Seed
+from citywatch._random import Seed, children
 from citywatch.geo.distance import haversine_m, straight_line_times
 from citywatch.model.attacks import AttackRecord
 from citywatch.model.calibration import fit_parameters, usable
@@ -225,7 +225,7 @@ def _time_distribution(plan: Plan, lat: float, lon: float, slot: int, *, spread:
         on_site_minutes=sc.payoffs.on_site_intervention_min, interdiction=0.0,
         initial=0.0, rate=0.0, people_cap=0.0, people=np.zeros((n_slots, 1)), spread=spread,
         slot_names=sc.slot_names, site_ids=("point",)), s)
-        for c, s in zip((presence, 0.0), seed.spawn(2), strict=True))
+        for c, s in zip((presence, 0.0), children(seed, 2), strict=True))
     return with_plan, alone, tuple(sc.site_ids[i] for i in near), presence
 
 
@@ -275,8 +275,8 @@ def backtest(records: Sequence[AttackRecord], *, plan: Plan | None = None,
                                                  targets=r.targets))
     elif leave_one_out:
         notes.append("too few complete rows for leave-one-out predictions")
-    root = root_seed(seed if isinstance(seed, int) or seed is None else 0)
-    row_seeds = root.spawn(len(records))
+    root = root_seed(seed)
+    row_seeds = children(root, len(records))
     out: list[BacktestRow] = []
     for r, rs in zip(records, row_seeds, strict=True):
         minutes = r.minutes_to_stop

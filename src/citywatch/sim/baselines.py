@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from citywatch._random import Seed
+from citywatch._random import Seed, children
 from citywatch.errors import ScenarioError
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.model.payoffs import ScenarioGame, build_game
@@ -260,8 +260,8 @@ def compare(plans: Mapping[str, Plan] | Sequence[Plan], *, n: int = 1_000_000,
     if len(named) < 1:
         msg = "`plans` must hold at least one plan"
         raise ScenarioError(msg)
-    seeds = root_seed(seed).spawn(len(named))
-    results = {name: simulate(p, n=n, seed=int(s.generate_state(1)[0]), targeting=targeting,
+    seeds = children(root_seed(seed), len(named))
+    results = {name: simulate(p, n=n, seed=s, targeting=targeting,
                               spread=spread, people_share=False)
                for (name, p), s in zip(named.items(), seeds, strict=True)}
     ref = next(iter(named))

@@ -395,6 +395,14 @@ class SimulationModel:
         return np.tile(np.arange(self.n_targets, dtype=np.int64), self.n_types)
 
     @cached_property
+    def roster_share(self) -> FloatArray:
+        """Share of the sampled rosters with a team at each (slot-major) target, shape
+        (targets,); without rosters, the coverage."""
+        if self.rosters is None:
+            return np.asarray(self.coverage, dtype=np.float64).reshape(-1)
+        return np.asarray(self.rosters.reshape(self.rosters.shape[0], -1).mean(axis=0))
+
+    @cached_property
     def cell_type(self) -> IntArray:
         """Attack type of every cell."""
         return np.repeat(np.arange(self.n_types, dtype=np.int64), self.n_targets)

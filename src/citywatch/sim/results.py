@@ -108,6 +108,7 @@ class SimulationResult:
     population: SimulationResult | None = None
     complete: bool = True
     notes: tuple[str, ...] = field(default=())
+    seed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def people_within(self) -> dict[float, Estimate]:
@@ -132,6 +133,7 @@ class SimulationResult:
                                              for x, e in v.within.items()}
                                          for k, v in self.population.by_site.items()}
         out["notes"] = list(self.notes)
+        out["seed"] = dict(self.seed)
         return out
 
 
@@ -234,7 +236,8 @@ def casualties_label(targeting: str) -> str:
 
 def summarise(model: SimulationModel, tally: Tally, *, targeting: str, requested: int,
               complete: bool = True, population: SimulationResult | None = None,
-              notes: tuple[str, ...] = ()) -> SimulationResult:
+              notes: tuple[str, ...] = (), seed: dict[str, Any] | None = None
+              ) -> SimulationResult:
     """Turn a tally into metrics overall and per attack type, slot and site."""
     active = model.active_cells
     target = model.cell_target[active]
@@ -257,4 +260,5 @@ def summarise(model: SimulationModel, tally: Tally, *, targeting: str, requested
         by_type=groups(types, model.type_ids, lambda g: tally.hist_type[g]),
         by_slot=groups(slot, model.slot_names, lambda g: hist_t[g].sum(axis=0)),
         by_site=groups(site, model.site_ids, lambda g: hist_t[:, g].sum(axis=0)),
-        population=population, complete=complete, notes=notes)
+        population=population, complete=complete, notes=notes,
+        seed={} if seed is None else dict(seed))

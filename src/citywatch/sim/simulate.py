@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from citywatch._random import Seed
+from citywatch._random import Seed, children, seed_record, seed_sequence
 from citywatch.sim._engine import Tally, simulate_block
 from citywatch.sim.model import DEFAULT_THRESHOLDS, SimulationModel, Spread
 from citywatch.sim.results import SimulationResult, summarise
@@ -45,16 +45,8 @@ Runner = Callable[[SimulationModel, Sequence[Block]], Iterable[Tally]]
 
 
 def root_seed(seed: Seed) -> np.random.SeedSequence:
-    """The seed sequence every chunk seed derives from.
-
-    An int (or ``None``: fresh entropy) seeds it directly; a generator gives one draw.
-    """
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(2**63)))
-    if seed is None or (isinstance(seed, int | np.integer) and not isinstance(seed, bool)):
-        return np.random.SeedSequence(None if seed is None else int(seed))
-    msg = f"`seed` must be an int, a numpy Generator or None, got {seed!r}"
-    raise TypeError(msg)
+    """The seed sequence every chunk seed derives from (`citywatch._random.seed_sequence`)."""
+    return seed_sequence(seed)
 
 
 def blocks(n: int, seed: np.random.SeedSequence, *, chunk: int = CHUNK,
@@ -64,7 +56,7 @@ def blocks(n: int, seed: np.random.SeedSequence, *, chunk: int = CHUNK,
         msg = f"`n` must be >= 0, got {n}"
         raise ValueError(msg)
     sizes = [chunk] * (n // chunk) + ([n % chunk] if n % chunk else [])
-    seeds = seed.spawn(len(sizes))
+    seeds = children(seed, len(sizes))
     return [Block(tuple(sizes[i:i + chunks_per_block]), tuple(seeds[i:i + chunks_per_block]))
             for i in range(0, len(sizes), chunks_per_block)]
 
@@ -87,7 +79,8 @@ def simulate_model(model: SimulationModel, *, n: int, seed: Seed = None,
                    progress: Callable[[int, int], None] | None = None,
                    interruptible: bool = False) -> SimulationResult:
     """Simulate `n` attacks against a built model (see `simulate`)."""
-    work = blocks(n, root_seed(seed))
+    root = root_seed(seed)
+    work = blocks(n, root)
     total = Tally.empty(model)
     done = 0
     complete = True
@@ -103,7 +96,7 @@ def simulate_model(model: SimulationModel, *, n: int, seed: Seed = None,
         complete = False
     notes = () if complete else (f"interrupted after {done:,} of {n:,} attacks",)
     return summarise(model, total, targeting=targeting, requested=n, complete=complete,
-                     notes=notes)
+                     notes=notes, seed=seed_record(root))
 
 
 def sample_rosters(plan: Plan, *, draws: int, seed: Seed = None) -> npt.NDArray[np.bool_]:
@@ -146,8 +139,10 @@ def simulate(plan: Plan | SimulationModel, *, n: int = 1_000_000, seed: Seed = N
     n
         Attacks to simulate.
     seed
-        Seed of every random draw: the same seed gives the same result whatever the
-        runner (chunks carry their own seeds).
+        Seed of every random draw (an int, a `numpy.random.SeedSequence`, a generator,
+        or ``None`` for fresh OS entropy): the same seed gives the same result whatever
+        the runner (chunks carry their own seeds). The result records the root it drew
+        from (``result.seed``: entropy and spawn key), so any run can be reproduced.
     targeting
         How the simulated attackers choose (not the planner's attacker model):
         ``"plan"`` (as the plan's attacker model assumes, so ``overall.casualties``
@@ -176,26 +171,27 @@ def simulate(plan: Plan | SimulationModel, *, n: int = 1_000_000, seed: Seed = N
         On Ctrl-C, return the attacks simulated so far (``complete=False``) instead of
         raising ``KeyboardInterrupt``.
     """
-    main_seed, people_seed, roster_seed = root_seed(seed).spawn(3)
+    root = root_seed(seed)
+    main_seed, people_seed, roster_seed = children(root, 3)
     if isinstance(plan, SimulationModel):
         model = plan
     else:
         if isinstance(rosters, int | np.integer) and not isinstance(rosters, bool):
-            rosters = sample_rosters(plan, draws=int(rosters),
-                                     seed=int(roster_seed.generate_state(1)[0]))
+            rosters = sample_rosters(plan, draws=int(rosters), seed=roster_seed)
         model = SimulationModel.from_plan(plan, targeting=targeting, lam=lam, site=site,
                                           slot=slot, spread=spread, rosters=rosters,
                                           thresholds=thresholds)
     label = "custom" if isinstance(plan, SimulationModel) else targeting
-    result = simulate_model(model, n=n, seed=int(main_seed.generate_state(1)[0]),
-                            targeting=label, runner=runner, progress=progress,
-                            interruptible=interruptible)
+    import dataclasses
+
+    result = simulate_model(model, n=n, seed=main_seed, targeting=label, runner=runner,
+                            progress=progress, interruptible=interruptible)
+    # the record is the root: `simulate(plan, seed=SeedSequence(entropy, spawn_key=...))`
+    # reproduces the run (its main, people and roster streams are the root's children)
+    result = dataclasses.replace(result, seed=seed_record(root))
     if not people_share or not result.complete or model.people.sum() <= 0:
         return result
     m_people = n // 4 if n_people is None else n_people
-    pop = simulate_model(people_model(model), n=m_people,
-                         seed=int(people_seed.generate_state(1)[0]), targeting="people",
-                         runner=runner, interruptible=interruptible)
-    import dataclasses
-
+    pop = simulate_model(people_model(model), n=m_people, seed=people_seed,
+                         targeting="people", runner=runner, interruptible=interruptible)
     return dataclasses.replace(result, population=pop)

@@ -164,6 +164,7 @@ class Outcome:
         out["plan_defender_utility"] = self.plan.defender_utility
         out["plan_expected_loss"] = self.plan.expected_loss
         out["busiest_sites_coverage"] = self.busiest_sites(busiest)
+        out["seed"] = dict(self.result.seed)   # what reproduces the simulation
         return out
 
 
@@ -225,7 +226,7 @@ def whatif(scenario: Scenario, *, add_officers: int = 0,
     changes += [f"event at {e.site} ({e.slot}): +{e.people:g} people" for e in events]
     after_sc = apply_changes(scenario, add_officers=add_officers, threat=threat,
                              close_sites=close_sites, events=events)
-    s = int(root_seed(seed).generate_state(1)[0])
+    s = root_seed(seed)   # every plan draws the same streams (children are positional)
     plan_before = make_plan(scenario, opts) if before is None else before
     return WhatIf(tuple(changes), evaluate(plan_before, n=n, seed=s, spread=spread),
                   evaluate(make_plan(after_sc, opts), n=n, seed=s, spread=spread))
@@ -294,7 +295,7 @@ def capacity(scenario: Scenario, *, added: Sequence[int], options: PlanOptions =
 
     With `interruptible`, Ctrl-C returns the points finished so far.
     """
-    s = int(root_seed(seed).generate_state(1)[0])
+    s = root_seed(seed)   # every plan draws the same streams (children are positional)
     points: list[CapacityPoint] = []
     try:
         for j, extra in enumerate(added):

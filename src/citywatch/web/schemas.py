@@ -145,7 +145,7 @@ class PlanIn(_In):
     arv: Literal["joint", "sequential", "greedy"] = "joint"
     lam: float | None = Field(default=None, ge=0, le=1e6,
                               description="Quantal-response rationality (attacker qr).")
-    arv_evaluations: int = Field(default=2_000, ge=1, le=100_000,
+    arv_evaluations: int = Field(default=SolveLimits().arv_evaluations, ge=1, le=100_000,
                                  description="Work limit of the joint ARV search.")
     time_limit: float = Field(default=300.0, ge=1.0, le=600.0,
                               description="Wall-clock safety net per solve, seconds.")
