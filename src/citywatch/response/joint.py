@@ -34,8 +34,8 @@ from citywatch.model.scenario import Scenario
 from citywatch.response._problem import CoverageProblem
 from citywatch.response.standards import ResponseStandard, meets, nested_greedy, repair
 
-__all__ = ["JOINT_METHODS", "JointPlan", "PlacementEvaluator", "greedy_posts", "joint_plan", "meet_standards",
-           "sequential_posts"]
+__all__ = ["JOINT_METHODS", "JointPlan", "PlacementEvaluator", "greedy_posts", "joint_plan",
+           "meet_standards", "sequential_posts"]
 
 FloatArray = npt.NDArray[np.float64]
 Posts = tuple[tuple[int, ...], ...]
