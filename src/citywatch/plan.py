@@ -738,14 +738,14 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
 
 
 def _plan_optimising_shifts(scenario: Scenario, opts: PlanOptions, entropy: int) -> Plan:
-    """The plan on the optimised shift pattern, or on the fixed one if that is no worse.
+    """The plan on the best of the optimiser's candidate shift patterns and the fixed one.
 
-    `citywatch.schedule.shifts.optimise_shifts` chooses the pattern with its scoring
-    model; the real plan is then solved on the fixed and on the chosen pattern (same
-    options, same seed) and the one of fewer expected casualties per attack is kept, so
-    the optimised plan is never worse than the fixed one.
+    `citywatch.schedule.shifts.optimise_shifts` searches with its scoring model; the
+    real plan is then solved (same options, same seed) on the fixed pattern and on each
+    candidate, and the one of fewest expected casualties per attack is kept, so the
+    optimised plan is never worse than the fixed one.
     """
-    from citywatch.schedule.shifts import optimise_shifts
+    from citywatch.schedule.shifts import optimise_shifts, starting_officers
 
     with stage("shift pattern: optimising the officers starting each shift"):
         res = optimise_shifts(scenario, lengths=opts.shift_lengths,
@@ -753,30 +753,37 @@ def _plan_optimising_shifts(scenario: Scenario, opts: PlanOptions, entropy: int)
                               max_evaluations=opts.limits.shift_evaluations)
     base = dataclasses.replace(opts, optimise_shifts=False)
     fixed = make_plan(scenario, base, seed=entropy)
-    chosen = fixed
-    if res.shifts != scenario.force.shifts:
-        chosen = make_plan(scenario.with_force(shifts=res.shifts), base, seed=entropy)
     before = fixed.expected_casualties_per_attack
-    after = chosen.expected_casualties_per_attack
-    kept = after > before
-    winner = fixed if kept else chosen
-    res = dataclasses.replace(res, plan_before=before, plan_after=min(before, after),
-                              kept_fixed=kept or chosen is fixed)
+    best, best_value, best_shifts = fixed, before, scenario.force.shifts
+    values = []
+    for k, cand in enumerate(res.candidates):
+        with stage(f"shift pattern: the plan on candidate {k + 1} of {len(res.candidates)}"):
+            p = make_plan(scenario.with_force(shifts=cand), base, seed=entropy)
+        values.append(p.expected_casualties_per_attack)
+        if values[-1] < best_value - 1e-9 * max(1.0, abs(best_value)):
+            best, best_value, best_shifts = p, values[-1], cand
+    kept = best is fixed
+    res = dataclasses.replace(
+        res, shifts=best_shifts, plan_before=before, plan_after=best_value, kept_fixed=kept,
+        officers_after=tuple(float(t.officers) for t in best.built.teams),
+        starting=starting_officers(best.scenario, best_shifts),
+        plan_candidates=tuple(values))
+    tried = ", ".join(f"{v:.3g}" for v in values) or "none"
     if kept:
-        note = (f"Shift optimisation: the chosen pattern scored better in the search's model "
-                f"but the plan on it expects {after:.3g} casualties per attack against "
-                f"{before:.3g} on the fixed pattern, so the fixed pattern is kept.")
+        note = (f"Shift optimisation: no candidate pattern beat the fixed one on the plan "
+                f"({before:.3g} expected casualties per attack; candidates {tried}), so the "
+                f"fixed pattern is kept.")
     else:
-        note = (f"Shift optimisation: {len(res.shifts)} shifts chosen ("
+        note = (f"Shift optimisation: {len(best_shifts)} shifts chosen ("
                 + ", ".join(f"{k} {v:g}" for k, v in res.starting.items())
-                + f" officers starting a day) for {after:.3g} expected casualties per "
-                f"attack against {before:.3g} on the fixed pattern (gain {before - after:.3g}); "
-                f"officers on duty per slot "
+                + f" officers starting a day) for {best_value:.3g} expected casualties per "
+                f"attack against {before:.3g} on the fixed pattern (gain "
+                f"{before - best_value:.3g}; candidates {tried}); officers on duty per slot "
                 + ", ".join(f"{sl} {a:.0f}->{b:.0f}" for sl, a, b in zip(
                     scenario.slot_names, res.officers_before, res.officers_after,
                     strict=True)) + ".")
-    return dataclasses.replace(winner, options=opts, shift_optimisation=res,
-                               notes=(*winner.notes, note, *res.notes))
+    return dataclasses.replace(best, options=opts, shift_optimisation=res,
+                               notes=(*best.notes, note, *res.notes))
 
 
 def _standards(scenario: Scenario, options: PlanOptions) -> tuple[ResponseStandard, ...]:

@@ -123,6 +123,8 @@ def test_plan_with_optimised_shifts_round_trips(tiny: Scenario) -> None:
     fixed = make_plan(tiny, dataclasses.replace(QUICK_SHIFTS, optimise_shifts=False), seed=4)
     assert so.plan_before == pytest.approx(fixed.expected_casualties_per_attack)
     assert p.expected_casualties_per_attack == pytest.approx(so.plan_after)
+    assert len(so.plan_candidates) == len(so.candidates)
+    assert all(v >= so.plan_after - 1e-9 for v in so.plan_candidates)
     if not so.kept_fixed:
         assert p.scenario.force.shifts == so.shifts
     data = json.loads(json.dumps(p.to_dict()))

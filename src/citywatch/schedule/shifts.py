@@ -62,9 +62,11 @@ expected casualties there (`citywatch.plan.Plan.expected_casualties_per_attack`)
 A slot never gets fewer ARVs than the least of the fixed pattern's and the greedy's
 least fleet meeting the standards (proving fewer infeasible takes the covering MILP
 minutes). The search stops at a local optimum or after ``max_evaluations`` scored
-patterns: a work limit, so the result is deterministic. `citywatch.plan.make_plan`
-then solves the real plan on both patterns and keeps the optimised one only if its
-expected casualties are no higher.
+patterns: a work limit, so the result is deterministic. The scoring model is not the
+real plan (the default plan solves the Bayesian game with jointly searched ARV posts),
+so `citywatch.plan.make_plan` solves the real plan on the fixed pattern and on the
+last `CANDIDATES` improving patterns of the search path and keeps the one of fewest
+expected casualties per attack (the fixed one unless another is strictly better).
 """
 
 from __future__ import annotations
@@ -95,11 +97,14 @@ from citywatch.model.standards import ResponseStandard
 from citywatch.options import SHIFT_LENGTHS
 from citywatch.schedule.teams import WorkingTimeRules, _break_plan
 
-__all__ = ["SHIFT_LENGTHS", "ShiftOptimisation", "allowed_lengths", "demand_shifts",
-           "demand_target", "optimise_shifts", "shift_matrix"]
+__all__ = ["CANDIDATES", "SHIFT_LENGTHS", "ShiftOptimisation", "allowed_lengths",
+           "demand_shifts", "demand_target", "optimise_shifts", "shift_matrix",
+           "starting_officers"]
 
 FloatArray = npt.NDArray[np.float64]
 
+#: Patterns of the search's path whose real plans `make_plan` compares.
+CANDIDATES = 3
 #: Officers moved between two slots by one step of the pattern search, largest first.
 STEPS = (48.0, 24.0, 12.0, 6.0)
 _TOL = 1e-9
@@ -264,11 +269,16 @@ class ShiftOptimisation:
         Expected casualties per attack of the search's scoring model (mixture attacker,
         greedy ARVs) for the two patterns.
     plan_before, plan_after
-        Expected casualties per attack of the real plan on each pattern (set by
-        `citywatch.plan.make_plan`; ``None`` until then).
+        Expected casualties per attack of the real plan on the fixed pattern and on
+        `shifts` (set by `citywatch.plan.make_plan`; ``None`` until then).
     kept_fixed
-        Whether the plan kept the fixed pattern because the optimised one was not
-        better on the real plan.
+        Whether the plan kept the fixed pattern because no candidate was better on the
+        real plan.
+    candidates
+        The search's last improving patterns, best (by its model) first, at most
+        `CANDIDATES`: `make_plan` solves the real plan on each and keeps the best.
+    plan_candidates
+        Expected casualties per attack of the real plan on each candidate.
     evaluations, finished
         Patterns scored, and whether the search reached a local optimum (``False``:
         the work limit stopped it).
@@ -290,6 +300,8 @@ class ShiftOptimisation:
     plan_after: float | None = None
     kept_fixed: bool = False
     notes: tuple[str, ...] = field(default=())
+    candidates: tuple[tuple[Shift, ...], ...] = ()
+    plan_candidates: tuple[float, ...] = ()
 
     @property
     def gain(self) -> float | None:
@@ -309,7 +321,9 @@ class ShiftOptimisation:
                 "plan_before": self.plan_before, "plan_after": self.plan_after,
                 "gain": self.gain, "kept_fixed": self.kept_fixed,
                 "evaluations": self.evaluations, "finished": self.finished,
-                "lengths": list(self.lengths), "notes": list(self.notes)}
+                "lengths": list(self.lengths), "notes": list(self.notes),
+                "candidates": [[_shift_dict(s) for s in c] for c in self.candidates],
+                "plan_candidates": list(self.plan_candidates)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ShiftOptimisation:
@@ -325,7 +339,10 @@ class ShiftOptimisation:
                        tuple(float(x) for x in data["lengths"]),
                        None if data.get("plan_before") is None else float(data["plan_before"]),
                        None if data.get("plan_after") is None else float(data["plan_after"]),
-                       bool(data.get("kept_fixed", False)), tuple(data.get("notes", ())))
+                       bool(data.get("kept_fixed", False)), tuple(data.get("notes", ())),
+                       tuple(tuple(_shift_from(s) for s in c)
+                             for c in data.get("candidates", ())),
+                       tuple(float(x) for x in data.get("plan_candidates", ())))
         except (KeyError, TypeError, ValueError) as err:
             msg = f"`shift_optimisation` is not a valid record: {err!r}"
             raise ScenarioError(msg) from None
@@ -574,6 +591,7 @@ def optimise_shifts(scenario: Scenario, *, lengths: Sequence[float] = SHIFT_LENG
     assert x is not None
     chosen, current = realised(x)
     best = value(current)
+    path: list[tuple[Shift, ...]] = [chosen] if best < model_before else []
     finished = False
     n_slots = len(scenario.slots)
     for delta in STEPS:
@@ -597,6 +615,7 @@ def optimise_shifts(scenario: Scenario, *, lengths: Sequence[float] = SHIFT_LENG
             if move is None:
                 break
             best, chosen, current = move
+            path.append(chosen)
         if score.evaluations >= max_evaluations:
             break
     else:
@@ -605,11 +624,23 @@ def optimise_shifts(scenario: Scenario, *, lengths: Sequence[float] = SHIFT_LENG
     if model_after > model_before:  # never report a pattern worse than the fixed one
         chosen, after, model_after = fo.shifts, before, model_before
         notes.append("No pattern scored better than the fixed one; it is kept.")
-    starting = {s.name: round(s.share * hours / s.length(fo), 1) for s in chosen}
+    candidates: list[tuple[Shift, ...]] = []
+    for pattern in reversed(path):
+        if pattern not in candidates and pattern != fo.shifts:
+            candidates.append(pattern)
+        if len(candidates) == CANDIDATES:
+            break
+    starting = starting_officers(scenario, chosen)
     if not finished:
         notes.append(f"The search stopped at its work limit ({max_evaluations} patterns "
                      f"scored) before a local optimum.")
     return ShiftOptimisation(chosen, fo.shifts, tuple(float(v) for v in before),
                              tuple(float(v) for v in after), starting, model_before,
                              model_after, score.evaluations, finished, allowed,
-                             notes=tuple(notes))
+                             notes=tuple(notes), candidates=tuple(candidates))
+
+
+def starting_officers(scenario: Scenario, shifts: Sequence[Shift]) -> dict[str, float]:
+    """Officers starting each shift a day, ``{name: officers}`` (one decimal)."""
+    hours = _hours_per_day(scenario)
+    return {s.name: round(s.share * hours / s.length(scenario.force), 1) for s in shifts}
