@@ -15,7 +15,8 @@ attacker; 4 types × 6 slots × 222 sites):
 * ``people``: attacks in proportion to people, every one of the 5,328 cells active;
 * ``people, no patrols``: coverage 0, so every attack goes through the vehicle path
   (the worst case per attack);
-* ``rosters``: presence read from 1,000 sampled rosters (per-attack roster lookups).
+* ``rosters``: presence from 1,000 sampled rosters (per-attack roster look-ups until
+  issue 15's second session, now one binomial per cell with the rosters' share).
 """
 
 from __future__ import annotations

@@ -127,6 +127,7 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
     (time spent on the relaxation).
     """
     start = time.perf_counter()
+    deadline = math.inf if time_limit is None else start + time_limit
     kinds = np.asarray(integrality).reshape(-1) != 0
     big = matrix.nnz > PRESOLVE_MAX_NNZ
     notes: dict[str, float] = details if details is not None else {}
@@ -165,7 +166,7 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
             return replace(lp, x=x, status="Optimal", mip_gap=0.0, gap=0.0,
                            bound=lp.objective, seconds=time.perf_counter() - start)
         if time_limit is not None:
-            time_limit = max(time_limit - (time.perf_counter() - start), 1e-3)
+            time_limit = max(deadline - time.perf_counter(), 1e-3)
     h = build_highs(cost, matrix, row_lower, row_upper, col_lower=col_lower,
                     col_upper=col_upper, integrality=integrality, maximize=maximize,
                     offset=offset, time_limit=time_limit,
@@ -173,7 +174,7 @@ def solve(cost: npt.ArrayLike, matrix: sp.sparray, row_lower: npt.ArrayLike,
     if callable(initial):
         initial = initial(lp if lp_first else None)
         if time_limit is not None:
-            time_limit = max(time_limit - (time.perf_counter() - start), 1e-3)
+            time_limit = max(deadline - time.perf_counter(), 1e-3)
             h.setOptionValue("time_limit", float(time_limit))
     if initial is not None:
         sol = highspy.HighsSolution()

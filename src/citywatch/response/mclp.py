@@ -108,7 +108,8 @@ def solve_mclp(problem: CoverageProblem, vehicles: int, *, standard_min: float =
                 col_lower=np.concatenate([lower, np.zeros(n_r)]),
                 col_upper=np.concatenate([upper, np.ones(n_r)]),
                 integrality=np.concatenate([np.ones(n_c), np.zeros(n_r)]),
-                maximize=True, time_limit=time_limit, mip_rel_gap=mip_rel_gap,
+                maximize=True, mip_rel_gap=mip_rel_gap,
+                time_limit=None if time_limit is None else max(time_limit - timer.seconds, 1e-3),
                 lp_iteration_limit=LP_FIRST_ITERATIONS + LP_FIRST_ITERATIONS_PER_POINT * n_c,
                 what=f"MCLP ({problem.n_demand} demand points, {n_c} candidates, P={vehicles})",
                 initial=start, details=details)
