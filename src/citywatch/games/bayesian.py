@@ -181,7 +181,10 @@ def solve_bayesian(
                        "bayesian-heuristic", start)
     if method == "levels":
         boxes = _LEVEL_BOXES if node_limit is None else node_limit
-        stall = _LEVEL_STALL if node_limit is None else None
+        # small games only: there the MILP closes in well under a second, while on large
+        # ones a flat stretch can be followed by progress the MILP would never make
+        small = int(bounds.attackable.sum()) <= _STALL_MAX_PAIRS
+        stall = _LEVEL_STALL if node_limit is None and small else None
         best, bound, source, complete = _solve_levels(ng, bounds, extra, incumbent, boxes,
                                                       deadline, zero=-norm.shift / norm.scale,
                                                       stall=stall)
@@ -216,9 +219,11 @@ _OPTIMAL_RTOL = 1e-6
 _PRUNE_TOL = 1e-9
 # Boxes the level search solves when no work limit is given before the MILP takes over,
 # and sooner if this many boxes in a row leave its bound flat (near-ties: games 6, 15,
-# 32 and 36 of tests/games/test_bayesian.py stop improving after 70-200 boxes).
+# 32 and 36 of tests/games/test_bayesian.py stop improving after 70-200 boxes) ...
 _LEVEL_BOXES = 2_000
 _LEVEL_STALL = 300
+# ... on games with at most this many (type, attackable target) pairs.
+_STALL_MAX_PAIRS = 200
 
 
 def _result(game: SecurityGame, norm: Normalised, best: _Candidate, bound: float,

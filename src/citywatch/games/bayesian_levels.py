@@ -333,7 +333,7 @@ def level_search(
         Work limit (boxes solved) and wall-clock safety net (``time.perf_counter()``).
     stall
         Stop (``limit="stall"``) once this many boxes have not lowered the best bound by
-        ``max(atol, 1e-6 |bound - zero|)``: near-ties can keep a bound flat over boxes
+        ``max(atol, 1e-9 |bound - zero|)``: near-ties can keep a bound flat over boxes
         the splits never resolve. A count of boxes: deterministic. ``None``: never.
     """
     def tol(value: float) -> float:
@@ -363,7 +363,7 @@ def level_search(
             heapq.heappush(heap, node)
             break
         if math.isfinite(node.key) and stall is not None:
-            if -node.key < flat_bound - max(atol, 1e-6 * abs(flat_bound - zero)):
+            if -node.key < flat_bound - max(atol, 1e-9 * abs(flat_bound - zero)):
                 flat_since, flat_bound = nodes, -node.key
             elif nodes - flat_since >= stall:
                 limit = "stall"
