@@ -54,11 +54,13 @@ __all__ = [
     "game_fingerprint",
     "load_plan",
     "make_plan",
+    "plan_arv_posts",
     "policy_constraints",
     "write_plan",
 ]
 
 if TYPE_CHECKING:
+    from citywatch.response.joint import JointPlan
     from citywatch.schedule.shifts import ShiftOptimisation
 
 FloatArray = npt.NDArray[np.float64]
@@ -585,34 +587,18 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     clock_limited = False
     arv_plan: dict[str, Any] | None = None
     standards = _standards(scenario, opts)
-    if opts.arv == "greedy":
-        from citywatch.response.joint import greedy_posts
-
-        with stage("ARV posts: greedy, response standards first"):
-            posts = greedy_posts(scenario, standards)
-        with stage("payoffs of every site and slot"):
-            built = build_game(scenario, arv_posts=posts)
+    posts, jp = plan_arv_posts(scenario, opts)
+    with stage("payoffs of every site and slot"):
+        built = build_game(scenario, arv_posts=posts)
+    if jp is None and opts.arv == "greedy":
         notes.append("ARV posts placed greedily one vehicle at a time: first to meet the "
                      "response standards, then for the least people-weighted expected "
                      "response time (nested: a larger fleet keeps the smaller one's posts).")
-    elif opts.arv == "sequential":
-        from citywatch.response.joint import meet_standards, sequential_posts
-
-        with stage("ARV posts: maximal covering (MCLP)"):
-            posts = meet_standards(scenario, sequential_posts(scenario), standards)
-        with stage("payoffs of every site and slot"):
-            built = build_game(scenario, arv_posts=posts)
+    elif jp is None:
         notes.append("ARV posts placed first by maximal covering (MCLP, 8-minute standard), "
                      "then the patrols planned (the sequential plan).")
     else:
-        from citywatch.response.joint import joint_plan
-
-        with stage("ARV posts: joint search with the patrols", limit_s=lim.arv_time_limit):
-            jp = joint_plan(scenario, time_limit=lim.arv_time_limit,
-                            max_evaluations=lim.arv_evaluations, standards=standards)
         arv_plan = jp.to_dict()
-        with stage("payoffs of every site and slot"):
-            built = build_game(scenario, arv_posts=jp.arv_posts)
         proof = ("proven optimal" if jp.optimal else
                  f"within {jp.expected_loss - jp.bound:.3g} of the optimum (proven bound)")
         notes.append(f"ARV posts chosen jointly with the patrols ({jp.method} search, "
@@ -735,6 +721,37 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
                        "every site).")
     return Plan(scenario, built, eq, model, attacked, value, tuple(notes), policy_result,
                 arv_plan, standards, opts, filler, entropy, clock_limited)
+
+
+def plan_arv_posts(scenario: Scenario, options: PlanOptions | None = None
+                   ) -> tuple[tuple[tuple[int, ...], ...], JointPlan | None]:
+    """The ARV posts per slot that `make_plan(scenario, options)` plans with.
+
+    Its first stage, alone: greedy, sequential (MCLP, then moved to meet the standards)
+    or the joint search with the patrols, as ``options.arv`` says, under the plan's
+    response standards and work limits; with the joint search's result (``None`` for
+    the other two). `citywatch scenario explain` shows these posts' response times
+    without solving the patrol game.
+    """
+    opts = options if options is not None else PlanOptions()
+    standards = _standards(scenario, opts)
+    lim = opts.limits
+    if opts.arv == "greedy":
+        from citywatch.response.joint import greedy_posts
+
+        with stage("ARV posts: greedy, response standards first"):
+            return greedy_posts(scenario, standards), None
+    if opts.arv == "sequential":
+        from citywatch.response.joint import meet_standards, sequential_posts
+
+        with stage("ARV posts: maximal covering (MCLP)"):
+            return meet_standards(scenario, sequential_posts(scenario), standards), None
+    from citywatch.response.joint import joint_plan
+
+    with stage("ARV posts: joint search with the patrols", limit_s=lim.arv_time_limit):
+        jp = joint_plan(scenario, time_limit=lim.arv_time_limit,
+                        max_evaluations=lim.arv_evaluations, standards=standards)
+    return jp.arv_posts, jp
 
 
 def _plan_optimising_shifts(scenario: Scenario, opts: PlanOptions, entropy: int) -> Plan:

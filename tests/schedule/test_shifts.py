@@ -158,3 +158,15 @@ def test_cli_optimise_shifts(tiny: Scenario, tmp_path: Path) -> None:
         bad = run("plan", "--scenario", str(folder), "--optimise-shifts", *args)
         assert_clean_error(bad, needle)
         assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_shift_lengths_round_trip_through_scenario_files(tiny: Scenario, tmp_path: Path) -> None:
+    from datetime import time
+
+    from citywatch.model.force import Shift
+    from citywatch.model.io import save_scenario
+
+    sc = tiny.with_force(shifts=(Shift("a", time(6), 0.6, 12.0), Shift("b", time(18), 0.4)))
+    again = load_scenario(save_scenario(sc, tmp_path / "t"))
+    assert again.force.shifts == sc.force.shifts
+    assert again.force.shifts[1].length(again.force) == again.force.shift_hours
