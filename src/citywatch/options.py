@@ -119,10 +119,11 @@ class SolveLimits:
         Work limit of the Bayesian solver's branch and bound: boxes of the level search
         (`citywatch.games.bayesian_levels`), a deterministic limit; ``None`` solves to
         the proven optimum (the MILP closes what the boxes leave open). The default
-        2,000 proves the London default game optimal (about 300 boxes, 2 s); a game
-        it does not close gets the best strategy found and the search's proven gap.
-        ``0`` runs no branch and bound: the profile-LP heuristic with the trivial bound
-        (each type's single-type SSE), about 9% on London.
+        2,000 proves the London default plan's game optimal (a few hundred boxes, 1-3 s
+        on the games of 2026-12-02); a game it does not close gets the best strategy
+        found and the search's proven gap. ``0`` runs no branch and bound: the
+        profile-LP heuristic with the trivial bound (each type's single-type SSE),
+        9-12% on London.
     arv_evaluations
         ARV placements the joint search may evaluate (each one an exact ORIGAMI solve
         of the patrol game); the local search stops at a local optimum or at this

@@ -128,7 +128,9 @@ def solve_bayesian(
     node_limit
         Deterministic work limit: boxes of the level search, or HiGHS branch-and-bound
         nodes of the MILP; 0 returns the warm-start incumbent with the trivial bound.
-        ``None``: until proven (or `time_limit`).
+        ``None``: until proven (or `time_limit`); the level search then hands what it
+        leaves open to the MILP after 2,000 boxes, or on a small game (at most 200
+        type-target pairs) after 300 boxes that leave its bound flat (near-ties).
     warm_start
         Seed HiGHS with the heuristic incumbent (not used with `constraints`, whose
         rows the heuristic's coverages need not satisfy).
