@@ -85,7 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", help="internal: solve one JSON spec and print JSON")
     parser.add_argument("--london", help="London game JSON (citywatch game export)")
-    parser.add_argument("--sections", default="lr", help="l: London, r: random games")
+    parser.add_argument("--sections", default="lrg",
+                        help="l: London, r: random games, g: growth of the level search")
     args = parser.parse_args()
     if args.run:
         print(json.dumps(run_one(json.loads(args.run))))
@@ -108,6 +109,22 @@ def main() -> None:
                 row(f"{gen} ({k} types, {n} targets, {b} teams), {limit:.0f} s",
                     {"targets": n, "types": k, "resources": b, "generator": gen, "seed": 0,
                      "time_limit": limit})
+    if "g" in args.sections:
+        growth()
+
+
+def growth() -> None:
+    """The level search alone as types or targets grow (60 s limit, seed 0)."""
+    print("\n| types | targets | teams | generator | load | levels (60 s limit) | value |")
+    print("|---|---|---|---|---|---|---|")
+    sizes = [(k, 100, 10) for k in (2, 4, 6, 8)] + [(4, 200, 20), (4, 400, 40)]
+    for k, n, b in sizes:
+        for gen in ("uniform", "covariance"):
+            load = os.getloadavg()[0]
+            r = spawn({"targets": n, "types": k, "resources": b, "generator": gen, "seed": 0,
+                       "time_limit": 60.0, "method": "levels"})
+            value = "–" if "note" in r else f"{r['value']:.6g}"
+            print(f"| {k} | {n} | {b} | {gen} | {load:.1f} | {_cell(r)} | {value} |", flush=True)
 
 
 if __name__ == "__main__":

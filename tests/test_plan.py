@@ -316,3 +316,17 @@ def test_filler_is_stated_and_not_most_covered(tiny_dir: Path) -> None:
     assert "filler" in " ".join(plan.notes)
     rows = plan.to_dict()["coverage"]
     assert sum(r["filler"] for r in rows) == pytest.approx(float(plan.filler.sum()))
+
+
+@pytest.mark.parametrize("arv", ["joint", "greedy", "sequential"])
+def test_plan_arv_posts_are_the_plans(tiny_dir: Path, arv: str) -> None:
+    """`scenario explain` shows the posts the plan itself uses (its first stage alone)."""
+    from citywatch.model.io import load_scenario
+    from citywatch.options import PlanOptions
+    from citywatch.plan import plan_arv_posts
+
+    sc = load_scenario(tiny_dir)
+    opts = PlanOptions(arv=arv, attacker="mixture")
+    posts, jp = plan_arv_posts(sc, opts)
+    assert posts == make_plan(sc, opts).built.arv_posts
+    assert (jp is not None) == (arv == "joint")

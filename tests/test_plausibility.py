@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from citywatch.data import london
+from citywatch.model.protection import armed_on_site
+from citywatch.model.standards import ResponseStandard
 from citywatch.plan import Plan, make_plan
 from citywatch.plausibility import check_plan, loss_rates
 
@@ -26,6 +28,10 @@ def test_far_sites_are_named_with_their_minutes(plan: Plan) -> None:
     for f in far:
         assert "min" in f.text and "beyond 15 minutes" in f.text
     assert not [f for f in check_plan(plan, standard_min=1e6) if f.kind == "far"]
+    # the plan's own every-site standard sets "far" (here 10 minutes: more sites)
+    strict = dataclasses.replace(plan, response_standards=(ResponseStandard(10.0),))
+    far10 = [f for f in check_plan(strict) if f.kind == "far"]
+    assert far10 and all("beyond 10 minutes" in f.text for f in far10)
 
 
 def test_busiest_sites_with_little_coverage_are_explained(plan: Plan) -> None:
@@ -42,7 +48,9 @@ def test_busiest_sites_with_little_coverage_are_explained(plan: Plan) -> None:
         plan.equilibrium, coverage=cov.reshape(-1)))
     found = [f for f in check_plan(odd) if f.kind == "busiest" and f.slot == "08-12"]
     assert len(found) == 1
-    assert "busiest sites get 0.00 coverage" in found[0].text
+    # only protection posts (BTP at the termini) stay on site when the patrols go
+    guarded = armed_on_site(sc)[s, top].mean()
+    assert f"busiest sites get {guarded:.2f} armed presence" in found[0].text
     assert "Patrols go where an attack would pay most" in found[0].text
     assert not [f for f in check_plan(plan) if f.kind == "busiest" and f.slot == "08-12"]
 

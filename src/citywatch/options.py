@@ -22,13 +22,15 @@ from typing import Any
 from citywatch.errors import GameError, ScenarioError
 from citywatch.model.standards import ResponseStandard, parse_standard
 
-__all__ = ["ARV_EVALUATIONS", "ARV_METHODS", "ATTACKER_MODELS", "QUICK", "PlanOptions", "PolicyOptions",
-           "SolveLimits"]
+__all__ = ["ARV_EVALUATIONS", "ARV_METHODS", "ATTACKER_MODELS", "QUICK", "SHIFT_LENGTHS",
+           "PlanOptions", "PolicyOptions", "SolveLimits"]
 
 #: The planner's attacker models (``"auto"`` is the exact Bayesian solver).
 ATTACKER_MODELS = ("auto", "bayesian", "mixture", "qr")
 #: How the ARV standby posts are chosen.
 ARV_METHODS = ("joint", "sequential", "greedy")
+#: Shift lengths (hours) the shift optimiser may choose from.
+SHIFT_LENGTHS = (8.0, 10.0, 12.0)
 
 
 def _number(name: str, value: Any, *, low: float, high: float | None = None,
@@ -117,10 +119,11 @@ class SolveLimits:
         Work limit of the Bayesian solver's branch and bound: boxes of the level search
         (`citywatch.games.bayesian_levels`), a deterministic limit; ``None`` solves to
         the proven optimum (the MILP closes what the boxes leave open). The default
-        2,000 proves the London default game optimal (about 300 boxes, 2 s); a game
-        it does not close gets the best strategy found and the search's proven gap.
-        ``0`` runs no branch and bound: the profile-LP heuristic with the trivial bound
-        (each type's single-type SSE), about 9% on London.
+        2,000 proves the London default plan's game optimal (a few hundred boxes, 1-3 s
+        on the games of 2026-12-02); a game it does not close gets the best strategy
+        found and the search's proven gap. ``0`` runs no branch and bound: the
+        profile-LP heuristic with the trivial bound (each type's single-type SSE),
+        9-12% on London.
     arv_evaluations
         ARV placements the joint search may evaluate (each one an exact ORIGAMI solve
         of the patrol game); the local search stops at a local optimum or at this
@@ -131,16 +134,22 @@ class SolveLimits:
         safety net, never reached on the default London plan.
     arv_time_limit
         Wall-clock seconds for the joint ARV search: a safety net.
+    shift_evaluations
+        Shift patterns the shift optimiser may score (``PlanOptions.optimise_shifts``),
+        a work limit: deterministic.
     """
 
     mip_nodes: int | None = 2_000
     arv_evaluations: int = ARV_EVALUATIONS
     time_limit: float | None = 300.0
     arv_time_limit: float | None = 300.0
+    shift_evaluations: int = 400
 
     def __post_init__(self) -> None:
         _number("limits.mip_nodes", self.mip_nodes, low=0, integer=True)
         _number("limits.arv_evaluations", self.arv_evaluations, low=1, integer=True,
+                allow_none=False)
+        _number("limits.shift_evaluations", self.shift_evaluations, low=1, integer=True,
                 allow_none=False)
         _number("limits.time_limit", self.time_limit, low=1e-3)
         _number("limits.arv_time_limit", self.arv_time_limit, low=1e-3)
@@ -148,7 +157,8 @@ class SolveLimits:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"mip_nodes": self.mip_nodes, "arv_evaluations": self.arv_evaluations,
-                "time_limit": self.time_limit, "arv_time_limit": self.arv_time_limit}
+                "time_limit": self.time_limit, "arv_time_limit": self.arv_time_limit,
+                "shift_evaluations": self.shift_evaluations}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> SolveLimits:
@@ -156,7 +166,7 @@ class SolveLimits:
         if data is None:
             return cls()
         _known("limits", data, ("mip_nodes", "arv_evaluations", "time_limit",
-                                "arv_time_limit"))
+                                "arv_time_limit", "shift_evaluations"))
         return cls(**{k: data[k] for k in data})
 
 
@@ -184,6 +194,13 @@ class PlanOptions:
     response_standards
         ARV response standards every slot must meet (a hard constraint); ``None``: the
         scenario's own, ``()``: none.
+    optimise_shifts
+        Choose how many officers start each shift (`shift_lengths` hours, on the hour,
+        within the working-time rules) for the least expected casualties per attack
+        (`citywatch.schedule.shifts.optimise_shifts`), instead of the scenario's fixed
+        pattern; the plan reports the gain over it.
+    shift_lengths
+        Shift lengths (hours, among 8, 10 and 12) the optimiser may use.
     """
 
     attacker: str = "auto"
@@ -192,8 +209,20 @@ class PlanOptions:
     policy: PolicyOptions = field(default_factory=PolicyOptions)
     limits: SolveLimits = field(default_factory=SolveLimits)
     response_standards: tuple[ResponseStandard, ...] | None = None
+    optimise_shifts: bool = False
+    shift_lengths: tuple[float, ...] = SHIFT_LENGTHS
 
     def __post_init__(self) -> None:
+        if not isinstance(self.optimise_shifts, bool):
+            msg = f"`optimise_shifts` must be true or false, got {self.optimise_shifts!r}"
+            raise GameError(msg)
+        lengths = self.shift_lengths
+        if (not isinstance(lengths, tuple) or not lengths
+                or any(isinstance(x, bool) or x not in SHIFT_LENGTHS for x in lengths)
+                or len(set(lengths)) != len(lengths)):
+            msg = (f"`shift_lengths` must be distinct hours among 8, 10 and 12, got "
+                   f"{lengths!r}")
+            raise GameError(msg)
         if self.attacker not in ATTACKER_MODELS:
             msg = (f"`attacker` must be one of {', '.join(ATTACKER_MODELS)}, "
                    f"got {self.attacker!r}")
@@ -221,7 +250,9 @@ class PlanOptions:
                 "policy": self.policy.to_dict(), "limits": self.limits.to_dict(),
                 "response_standards": None if self.response_standards is None
                 else [{"minutes": s.minutes, "share": s.share}
-                      for s in self.response_standards]}
+                      for s in self.response_standards],
+                "optimise_shifts": self.optimise_shifts,
+                "shift_lengths": list(self.shift_lengths)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> PlanOptions:
@@ -235,7 +266,7 @@ class PlanOptions:
         if data is None:
             return cls()
         _known("options", data, ("attacker", "arv", "lam", "policy", "limits",
-                                 "response_standards"))
+                                 "response_standards", "optimise_shifts", "shift_lengths"))
         texts = data.get("response_standards")
         try:
             standards = None if texts is None else tuple(
@@ -245,10 +276,18 @@ class PlanOptions:
         except (ScenarioError, TypeError, KeyError, ValueError) as err:
             msg = f"`options.response_standards` is not a list of standards: {err}"
             raise GameError(msg) from None
+        lengths = data.get("shift_lengths", SHIFT_LENGTHS)
+        try:
+            lengths = tuple(float(x) for x in lengths)
+        except (TypeError, ValueError):
+            msg = f"`options.shift_lengths` must be a list of hours, got {lengths!r}"
+            raise GameError(msg) from None
         return cls(attacker=str(data.get("attacker", "auto")), arv=str(data.get("arv", "joint")),
                    lam=data.get("lam"), policy=PolicyOptions.from_dict(data.get("policy")),
                    limits=SolveLimits.from_dict(data.get("limits")),
-                   response_standards=standards)
+                   response_standards=standards,
+                   optimise_shifts=data.get("optimise_shifts", False),
+                   shift_lengths=lengths)
 
 
 #: Options for commands that re-plan many times (``capacity``, ``sweep``): the mixture

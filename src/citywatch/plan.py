@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -54,9 +54,14 @@ __all__ = [
     "game_fingerprint",
     "load_plan",
     "make_plan",
+    "plan_arv_posts",
     "policy_constraints",
     "write_plan",
 ]
+
+if TYPE_CHECKING:
+    from citywatch.response.joint import JointPlan
+    from citywatch.schedule.shifts import ShiftOptimisation
 
 FloatArray = npt.NDArray[np.float64]
 #: Version of the plan file format (``plan.json``).
@@ -162,6 +167,11 @@ class Plan:
     clock_limited
         Whether a wall-clock safety net stopped a solve (the plan may then differ on
         another machine).
+    shift_optimisation
+        With ``options.optimise_shifts``: the chosen shift pattern, officers per slot
+        before and after, and expected casualties per attack on the fixed and the chosen
+        pattern (`citywatch.schedule.shifts.ShiftOptimisation`); `scenario` then carries
+        the chosen pattern.
     """
 
     scenario: Scenario
@@ -178,6 +188,7 @@ class Plan:
     filler: FloatArray | None = None
     seed: int | None = None
     clock_limited: bool = False
+    shift_optimisation: ShiftOptimisation | None = None
 
     def response_report(self) -> dict[str, dict[str, Any]]:
         """Per slot: share of people within 5/8/10/15 minutes of armed help, the worst site.
@@ -334,6 +345,10 @@ class Plan:
             "slots": {t.slot: t.patrol_teams for t in self.built.teams},
             "arv_crews": {t.slot: t.arv_crews for t in self.built.teams},
             "officers_on_duty": {t.slot: round(t.officers, 1) for t in self.built.teams},
+            "shifts": [{"name": x.name, "start": x.start.strftime("%H:%M"), "share": x.share,
+                        "hours": x.length(sc.force)} for x in sc.force.shifts],
+            "shift_optimisation": None if self.shift_optimisation is None
+            else self.shift_optimisation.to_dict(),
             "coverage": list(self.coverage_rows()),
             "expected_casualties_per_attack": self.expected_casualties_per_attack,
             "defender_utility": self.defender_utility,
@@ -457,6 +472,13 @@ class Plan:
         except (TypeError, ValueError, GameError) as err:
             msg = f"{where} is not a valid plan: {err}"
             raise ScenarioError(msg) from None
+        shift_opt = None
+        if data.get("shift_optimisation") is not None:
+            from citywatch.schedule.shifts import ShiftOptimisation
+
+            shift_opt = ShiftOptimisation.from_dict(data["shift_optimisation"])
+            if not shift_opt.kept_fixed:  # the plan was solved on the chosen pattern
+                scenario = scenario.with_force(shifts=shift_opt.shifts)
         built = build_game(scenario, arv_posts=posts)
         if data.get("game_sha256") != game_fingerprint(built):
             msg = (f"{where} was solved on a different game than scenario {scenario.name!r} "
@@ -476,7 +498,7 @@ class Plan:
                    float(data["defender_utility"]), tuple(data.get("notes", ())), policy,
                    data.get("arv_plan"), _standards(scenario, options), options,
                    filler if np.any(filler) else None, data.get("seed"),
-                   bool(data.get("clock_limited", False)))
+                   bool(data.get("clock_limited", False)), shift_opt)
 
 
 def _weak_spot(attacker_model: str, n_indifferent: int) -> str:
@@ -523,7 +545,8 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
     or one LP per attacked target under policy constraints); ``"qr"`` a quantal-response
     attacker. The ARV posts are chosen first (``"joint"``: with the patrols of the
     mixture game, `citywatch.response.joint_plan`; ``"sequential"``: MCLP;
-    ``"greedy"``: the payoff model's greedy placement).
+    ``"greedy"``: one vehicle at a time, the response standards first, then the least
+    people-weighted response time, `citywatch.response.joint.greedy_posts`).
 
     Team-slots the Bayesian equilibrium does not need are deployed by a stated rule
     (*filler*): in each slot, on the targets no attack type chooses, in proportion to
@@ -538,8 +561,8 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
 
     Response standards (`PlanOptions.response_standards`, default the scenario's;
     London's is armed help within 15 minutes at every site) are a hard constraint on
-    every slot's ARV posts; greedy and sequential posts are moved as little as needed
-    to meet them (`citywatch.response.standards.repair`).
+    every slot's ARV posts; sequential posts are moved as little as needed to meet
+    them (`citywatch.response.standards.repair`), greedy ones meet them first.
 
     Raises
     ------
@@ -557,41 +580,25 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
         msg = f"`options` must be a PlanOptions, got {type(opts).__name__}"
         raise GameError(msg)
     entropy = _entropy(seed)
+    if opts.optimise_shifts:
+        return _plan_optimising_shifts(scenario, opts, entropy)
     lim = opts.limits
     notes: list[str] = []
     clock_limited = False
     arv_plan: dict[str, Any] | None = None
     standards = _standards(scenario, opts)
-    if opts.arv == "greedy":
-        from citywatch.response.joint import meet_standards
-
-        with stage("payoffs of every site and slot"):
-            built = build_game(scenario)
-        if standards:
-            with stage("ARV posts: meeting the response standards"):
-                posts = meet_standards(scenario, built.arv_posts, standards)
-            with stage("payoffs of every site and slot"):
-                built = build_game(scenario, arv_posts=posts)
-        notes.append("ARV posts placed greedily for the least people-weighted expected "
-                     "response time.")
-    elif opts.arv == "sequential":
-        from citywatch.response.joint import meet_standards, sequential_posts
-
-        with stage("ARV posts: maximal covering (MCLP)"):
-            posts = meet_standards(scenario, sequential_posts(scenario), standards)
-        with stage("payoffs of every site and slot"):
-            built = build_game(scenario, arv_posts=posts)
+    posts, jp = plan_arv_posts(scenario, opts)
+    with stage("payoffs of every site and slot"):
+        built = build_game(scenario, arv_posts=posts)
+    if jp is None and opts.arv == "greedy":
+        notes.append("ARV posts placed greedily one vehicle at a time: first to meet the "
+                     "response standards, then for the least people-weighted expected "
+                     "response time (nested: a larger fleet keeps the smaller one's posts).")
+    elif jp is None:
         notes.append("ARV posts placed first by maximal covering (MCLP, 8-minute standard), "
                      "then the patrols planned (the sequential plan).")
     else:
-        from citywatch.response.joint import joint_plan
-
-        with stage("ARV posts: joint search with the patrols", limit_s=lim.arv_time_limit):
-            jp = joint_plan(scenario, time_limit=lim.arv_time_limit,
-                            max_evaluations=lim.arv_evaluations, standards=standards)
         arv_plan = jp.to_dict()
-        with stage("payoffs of every site and slot"):
-            built = build_game(scenario, arv_posts=jp.arv_posts)
         proof = ("proven optimal" if jp.optimal else
                  f"within {jp.expected_loss - jp.bound:.3g} of the optimum (proven bound)")
         notes.append(f"ARV posts chosen jointly with the patrols ({jp.method} search, "
@@ -714,6 +721,86 @@ def make_plan(scenario: Scenario, options: PlanOptions | None = None, *,
                        "every site).")
     return Plan(scenario, built, eq, model, attacked, value, tuple(notes), policy_result,
                 arv_plan, standards, opts, filler, entropy, clock_limited)
+
+
+def plan_arv_posts(scenario: Scenario, options: PlanOptions | None = None
+                   ) -> tuple[tuple[tuple[int, ...], ...], JointPlan | None]:
+    """The ARV posts per slot that `make_plan(scenario, options)` plans with.
+
+    Its first stage, alone: greedy, sequential (MCLP, then moved to meet the standards)
+    or the joint search with the patrols, as ``options.arv`` says, under the plan's
+    response standards and work limits; with the joint search's result (``None`` for
+    the other two). `citywatch scenario explain` shows these posts' response times
+    without solving the patrol game.
+    """
+    opts = options if options is not None else PlanOptions()
+    standards = _standards(scenario, opts)
+    lim = opts.limits
+    if opts.arv == "greedy":
+        from citywatch.response.joint import greedy_posts
+
+        with stage("ARV posts: greedy, response standards first"):
+            return greedy_posts(scenario, standards), None
+    if opts.arv == "sequential":
+        from citywatch.response.joint import meet_standards, sequential_posts
+
+        with stage("ARV posts: maximal covering (MCLP)"):
+            return meet_standards(scenario, sequential_posts(scenario), standards), None
+    from citywatch.response.joint import joint_plan
+
+    with stage("ARV posts: joint search with the patrols", limit_s=lim.arv_time_limit):
+        jp = joint_plan(scenario, time_limit=lim.arv_time_limit,
+                        max_evaluations=lim.arv_evaluations, standards=standards)
+    return jp.arv_posts, jp
+
+
+def _plan_optimising_shifts(scenario: Scenario, opts: PlanOptions, entropy: int) -> Plan:
+    """The plan on the best of the optimiser's candidate shift patterns and the fixed one.
+
+    `citywatch.schedule.shifts.optimise_shifts` searches with its scoring model; the
+    real plan is then solved (same options, same seed) on the fixed pattern and on each
+    candidate, and the one of fewest expected casualties per attack is kept, so the
+    optimised plan is never worse than the fixed one.
+    """
+    from citywatch.schedule.shifts import optimise_shifts, starting_officers
+
+    with stage("shift pattern: optimising the officers starting each shift"):
+        res = optimise_shifts(scenario, lengths=opts.shift_lengths,
+                              standards=_standards(scenario, opts),
+                              max_evaluations=opts.limits.shift_evaluations)
+    base = dataclasses.replace(opts, optimise_shifts=False)
+    fixed = make_plan(scenario, base, seed=entropy)
+    before = fixed.expected_casualties_per_attack
+    best, best_value, best_shifts = fixed, before, scenario.force.shifts
+    values = []
+    for k, cand in enumerate(res.candidates):
+        with stage(f"shift pattern: the plan on candidate {k + 1} of {len(res.candidates)}"):
+            p = make_plan(scenario.with_force(shifts=cand), base, seed=entropy)
+        values.append(p.expected_casualties_per_attack)
+        if values[-1] < best_value - 1e-9 * max(1.0, abs(best_value)):
+            best, best_value, best_shifts = p, values[-1], cand
+    kept = best is fixed
+    res = dataclasses.replace(
+        res, shifts=best_shifts, plan_before=before, plan_after=best_value, kept_fixed=kept,
+        officers_after=tuple(float(t.officers) for t in best.built.teams),
+        starting=starting_officers(best.scenario, best_shifts),
+        plan_candidates=tuple(values))
+    tried = ", ".join(f"{v:.3g}" for v in values) or "none"
+    if kept:
+        note = (f"Shift optimisation: no candidate pattern beat the fixed one on the plan "
+                f"({before:.3g} expected casualties per attack; candidates {tried}), so the "
+                f"fixed pattern is kept.")
+    else:
+        note = (f"Shift optimisation: {len(best_shifts)} shifts chosen ("
+                + ", ".join(f"{k} {v:g}" for k, v in res.starting.items())
+                + f" officers starting a day) for {best_value:.3g} expected casualties per "
+                f"attack against {before:.3g} on the fixed pattern (gain "
+                f"{before - best_value:.3g}; candidates {tried}); officers on duty per slot "
+                + ", ".join(f"{sl} {a:.0f}->{b:.0f}" for sl, a, b in zip(
+                    scenario.slot_names, res.officers_before, res.officers_after,
+                    strict=True)) + ".")
+    return dataclasses.replace(best, options=opts, shift_optimisation=res,
+                               notes=(*best.notes, note, *res.notes))
 
 
 def _standards(scenario: Scenario, options: PlanOptions) -> tuple[ResponseStandard, ...]:

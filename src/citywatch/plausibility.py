@@ -2,12 +2,13 @@
 
 Three things make a planner distrust a plan, and each is explained when it occurs:
 
-* **the busiest places at their busiest times get less coverage than the average
-  site** — said why, from the payoffs: help reaches them fast, barriers blunt the attack,
-  or an attacker gains more elsewhere;
+* **the busiest places at their busiest times get less armed presence than the average
+  site** (presence: the patrols' coverage, or certainty where a protection post or a
+  partner force keeps armed officers on site) — said why, from the payoffs: help
+  reaches them fast, barriers blunt the attack, or an attacker gains more elsewhere;
 * **a site is far from armed help** (expected minutes from the call to armed
-  intervention beyond the standard, 15 minutes by default: the Met's Immediate-call
-  standard) — said which, when and how the plan covers it;
+  intervention beyond the plan's every-site response standard, else 15 minutes: the
+  Met's Immediate-call standard) — said which, when and how the plan covers it;
 * **the worst case is beyond the patrols' reach** — the attacker's best target is
   already fully covered, so more officers cannot lower the loss per attack; the remedy
   is protective security there.
@@ -54,12 +55,23 @@ def loss_rates(plan: Plan) -> dict[str, float]:
 
 
 def check_plan(plan: Plan, *, busiest: int = BUSIEST,
-               standard_min: float = STANDARD_MIN) -> list[Finding]:
-    """The plan's plausibility findings, each with its reason in plain words."""
+               standard_min: float | None = None) -> list[Finding]:
+    """The plan's plausibility findings, each with its reason in plain words.
+
+    `standard_min` ("far from help"): default the strictest every-site response
+    standard of the plan, else `STANDARD_MIN`.
+    """
+    from citywatch.model.protection import armed_on_site
+
     sc = plan.scenario
     built = plan.built
+    if standard_min is None:
+        strict = [x.minutes for x in plan.response_standards if x.every_site]
+        standard_min = min(strict) if strict else STANDARD_MIN
     n_slots, n_sites = len(sc.slots), len(sc.sites)
-    cov = np.asarray(plan.coverage).reshape(n_slots, n_sites)
+    # armed presence: patrol coverage, or officers permanently on site (protection)
+    cov = np.maximum(np.asarray(plan.coverage).reshape(n_slots, n_sites),
+                     armed_on_site(sc).astype(np.float64))
     ppl = sc.people().T
     mix = built.game.mixture()
     ua = mix.attacker_payoffs(plan.coverage)[0].reshape(n_slots, n_sites)
@@ -91,7 +103,8 @@ def check_plan(plan: Plan, *, busiest: int = BUSIEST,
         out.append(Finding(
             "busiest", sc.slot_names[s],
             f"In {sc.slot_names[s]} the {k} busiest sites get {cov[s, top].mean():.2f} "
-            f"coverage on average against {cov[s].mean():.2f} for all sites"
+            f"armed presence on average (patrol coverage, or 1 where armed officers are "
+            f"posted on site) against {cov[s].mean():.2f} for all sites"
             + (" — the busiest slot of the day" if s == peak else "")
             + ". Patrols go where an attack would pay most; " + "; ".join(reasons) + "."))
 
@@ -104,7 +117,7 @@ def check_plan(plan: Plan, *, busiest: int = BUSIEST,
         covered = [i for i in far if cov[s, i] > 0.05]
         out.append(Finding(
             "far", sc.slot_names[s],
-            f"In {sc.slot_names[s]} {len(far)} site(s) are beyond {standard_min:.0f} minutes "
+            f"In {sc.slot_names[s]} {len(far)} site(s) are beyond {standard_min:g} minutes "
             f"from armed help when no patrol is there (worst: "
             f"{names[sc.site_ids[worst]]}, {resp[s, worst]:.0f} min, coverage "
             f"{cov[s, worst]:.2f}): the slot's {len(built.arv_posts[s])} ARVs wait where they "

@@ -216,3 +216,19 @@ def test_bad_method_and_node_limit_raise() -> None:
         solve_bayesian(game, method="hbgs")
     with pytest.raises(GameError, match="`node_limit`"):
         solve_bayesian(game, node_limit=-1)
+
+
+def test_a_flat_bound_hands_over_to_the_milp_early() -> None:
+    # Game 36 of test_bayesian.py: near-ties keep the level bound flat after ~180 boxes;
+    # the MILP closes it after 300 flat boxes instead of the full 2,000.
+    game = random_game(targets=4, types=3, resources=[3], groups=1, generator="uniform",
+                       seed=36)
+    eq = solve_bayesian(game)
+    assert eq.optimal and eq.method == "bayesian-levels"
+    assert "flat for 300 boxes" in eq.bound_source and "closed by" in eq.bound_source
+    assert eq.defender_utility == pytest.approx(brute_force(game), abs=1e-9)
+    # with a work limit the search never hands over: deterministic and limited
+    capped = solve_bayesian(game, node_limit=400)
+    assert "closed by" not in capped.bound_source
+    assert capped.defender_utility <= eq.defender_utility + 1e-9
+    assert capped.defender_utility + capped.gap >= eq.defender_utility - 1e-9

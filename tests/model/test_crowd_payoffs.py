@@ -102,19 +102,44 @@ def test_combined_and_targeted_attackers_in_a_scenario() -> None:
     assert b.casualties_uncovered[2].max() > 50 * k_t.max()
 
 
-def test_more_officers_lower_the_loss_per_attack(built: ScenarioGame) -> None:
-    """600 more officers buy a lower loss per attack: no covered target caps the game."""
-    base = -solve_origami(built.game.mixture()).defender_utility
-    more = -solve_origami(build_game(london().with_force(officers=3400)).game.mixture()
-                          ).defender_utility
-    assert more < 0.9 * base, (base, more)
+def _loss_and_level(sc: Scenario) -> tuple[float, float, float]:
+    """Mixture game: loss per attack, the attacker's level, and the floor of that level
+    (the attacker's best target fully patrolled: no plan can push it lower)."""
+    g = build_game(sc).game.mixture()
+    eq = solve_origami(g)
+    return (-eq.defender_utility, float(g.attacker_payoffs(eq.coverage)[0].max()),
+            float(g.attacker_covered[0].max()))
+
+
+def test_more_officers_lower_the_loss_per_attack() -> None:
+    """Officers buy a lower loss per attack down to the floor no plan can beat.
+
+    With demand-led shifts the SEVERE force (2,800) holds the attacker within 1% of the
+    floor set by Oxford Street at 12-16 fully patrolled; 600 more close most of what is
+    left, 600 fewer cost a third more per attack.
+    """
+    sc = london()
+    fewer, mid, more = (_loss_and_level(sc.with_force(officers=n)) for n in (2200, 2800, 3400))
+    floor = mid[2]
+    assert fewer[0] > 1.3 * mid[0], (fewer, mid)
+    assert more[0] <= mid[0] + 1e-9
+    assert min(fewer[1], mid[1], more[1]) >= floor - 1e-9 * floor
+    assert mid[1] > floor + 1e-3 * floor
+    assert more[1] - floor < 0.5 * (mid[1] - floor), (mid, more)
 
 
 def test_adjacent_threat_levels_differ_per_attack() -> None:
-    losses = [-solve_origami(build_game(london().with_threat(level)).game.mixture()
-                             ).defender_utility
-              for level in ("LOW", "MODERATE", "SUBSTANTIAL", "SEVERE", "CRITICAL")]
-    assert all(hi < lo - 1.0 for lo, hi in zip(losses, losses[1:], strict=False)), losses
+    """Each level up lowers the loss per attack by more than one casualty-equivalent,
+    until the attacker is held at the floor (CRITICAL: within 0.1% of it, so its extra
+    officers cannot lower the loss per attack further; its likelihood still does the
+    rest, `test_threat_levels.test_adjacent_levels_differ_by_more_than_the_solver_gap`)."""
+    rows = [_loss_and_level(london().with_threat(level))
+            for level in ("LOW", "MODERATE", "SUBSTANTIAL", "SEVERE", "CRITICAL")]
+    losses = [r[0] for r in rows]
+    assert all(hi < lo - 1.0 for lo, hi in zip(losses[:4], losses[1:4], strict=False)), losses
+    assert losses[4] <= losses[3]
+    loss, level, floor = rows[4]
+    assert level - floor <= 1e-3 * floor or losses[4] < losses[3] - 1.0, rows
 
 
 def test_simulator_cells_match_the_payoff_curves(built: ScenarioGame) -> None:

@@ -7,7 +7,7 @@ from datetime import time
 import pytest
 
 from citywatch.errors import ScenarioError
-from citywatch.model.force import Force, Shift, _overlap_hours, officers_on_duty, teams_per_slot
+from citywatch.model.force import Force, Shift, overlap_hours, officers_on_duty, teams_per_slot
 from citywatch.model.scenario import TimeSlot
 from citywatch.model.threat import default_postures
 
@@ -34,10 +34,10 @@ def test_hand_computed_teams() -> None:
 
 
 def test_midnight_wrap() -> None:
-    assert _overlap_hours(22, 10, 0, 4) == pytest.approx(4)
-    assert _overlap_hours(22, 10, 20, 4) == pytest.approx(2)
-    assert _overlap_hours(22, 10, 4, 4) == pytest.approx(4)
-    assert _overlap_hours(22, 10, 8, 4) == pytest.approx(0)
+    assert overlap_hours(22, 10, 0, 4) == pytest.approx(4)
+    assert overlap_hours(22, 10, 20, 4) == pytest.approx(2)
+    assert overlap_hours(22, 10, 4, 4) == pytest.approx(4)
+    assert overlap_hours(22, 10, 8, 4) == pytest.approx(0)
 
 
 def test_more_officers_never_fewer_teams() -> None:
@@ -69,3 +69,15 @@ def test_slot_override_checked_against_officers() -> None:
     with pytest.raises(ScenarioError, match="more than the 100 street officers"):
         teams_per_slot(Force(officers=100), slots)
     assert teams_per_slot(Force(officers=200), slots)[0].patrol_teams == 60
+
+
+def test_mixed_shift_lengths_keep_the_day_s_hours() -> None:
+    """An officer on 8-hour shifts works more of them: the pool's officer-hours a day are
+    the same whatever the lengths, and a 12-hour shift puts 12/8 times fewer officers
+    on duty per share than an 8-hour one."""
+    f = Force(officers=1000, committed_officers=0, abstraction_rate=0.0, weekly_hours=40,
+              shifts=(Shift("a", time(0), 0.5, 8.0), Shift("b", time(12), 0.5, 12.0)))
+    on = officers_on_duty(f, SIX)
+    assert sum(x * 4 for x in on) == pytest.approx(1000 * 40 / 7)
+    a, b = 1000 * 0.5 * 40 / 7 / 8, 1000 * 0.5 * 40 / 7 / 12
+    assert on == pytest.approx([a, a, 0, b, b, b])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import ndtri
 
+from citywatch.errors import ScenarioError
 from citywatch.model.response_time import (
     ALL_BUSY_EXTRA_MIN,
     ResponseTimes,
@@ -89,3 +90,30 @@ def test_rejects_bad_input() -> None:
         busy_state_probability(2, 1.5)
     with pytest.raises(ScenarioError, match="`travel_sigma`"):
         Spread(0.5, -1)
+
+
+@pytest.mark.parametrize("busy", [0.0, 0.3, 0.7, 1.0])
+def test_placement_table_equals_the_direct_expectation(busy: float) -> None:
+    """`PlacementCasualties` (tabulated per standby point) is `expected_casualties`."""
+    from citywatch.model.response_time import PlacementCasualties
+
+    rng = np.random.default_rng(int(busy * 10))
+    points, dest, types = 30, 40, 3
+    travel = rng.uniform(1, 30, (points, dest))
+    travel[5] = travel[7]                                  # tied points
+    a = rng.uniform(0, 5, (types, dest))
+    r = rng.uniform(0, 3, (types, dest))
+    r[0, :5] = 0.0                                         # no time dependence
+    k = rng.uniform(5, 80, (types, dest))
+    k[1, :3] = 0.5 * a[1, :3]                              # the cap binds at once
+    table = PlacementCasualties(travel, initial=a, rate=r, cap=k, busy_probability=busy,
+                                dispatch_minutes=1.5, engage_minutes=1.0)
+    for n in (1, 2, 7, 28, 45):
+        posts = rng.integers(0, points, n)
+        posts[: min(n, 2)] = [5, 7][: min(n, 2)]
+        times = ResponseTimes.from_posts(travel, posts, busy_probability=busy,
+                                         dispatch_minutes=1.5, engage_minutes=1.0)
+        want = expected_casualties(times, initial=a, rate=r, cap=k)
+        assert np.allclose(table(posts), want, rtol=1e-12, atol=1e-12), n
+    with pytest.raises(ScenarioError, match="posts"):
+        table([])

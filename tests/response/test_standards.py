@@ -16,6 +16,7 @@ from citywatch.response.standards import (
     ResponseStandard,
     _PlacementMilp,
     meets,
+    nested_greedy,
     parse_standard,
     parse_standards,
     repair,
@@ -122,6 +123,43 @@ def test_repair_keeps_a_placement_that_already_meets_it() -> None:
     std = ResponseStandard(float(r.max()) + 0.1)
     assert repair(travel, (5, 1, 3), np.ones(9), [2] * 7, [std], busy_probability=BUSY,
                   fixed_minutes=FIXED) == start
+
+
+def test_nested_greedy_meets_the_standard_and_nests() -> None:
+    """Each extra vehicle keeps the smaller fleet's posts, so response times only fall;
+    the expected minutes it computes incrementally are the payoff model's; without
+    standards it is the plain greedy."""
+    from citywatch.model.payoffs import default_arv_posts
+
+    travel = _line(7, 9)
+    ppl = np.array([10.0, 50, 5, 5, 200, 5, 5, 50, 10])
+    cap = [2] * 7
+    std = [ResponseStandard(12.0)]
+    prev: tuple[int, ...] | None = None
+    prev_r = None
+    for n in range(3, 10):
+        out = nested_greedy(travel, ppl, n, cap, std, busy_probability=BUSY,
+                            fixed_minutes=FIXED)
+        r = FIXED + expected_response_minutes(travel, out, busy_probability=BUSY)
+        assert len(out) == n and meets(r, ppl, std)
+        if prev is not None:
+            rest = list(out)
+            for j in prev:
+                rest.remove(j)        # the smaller placement is contained in the larger
+            assert len(rest) == 1
+            # up to the all-busy term: b^(n-1) (1 - b) (tau - tau_1 - A) for the new vehicle
+            assert np.all(r <= prev_r + BUSY ** (n - 1) * (1 - BUSY) * travel.max() + 1e-9)
+            assert float(ppl @ r) < float(ppl @ prev_r)
+        prev, prev_r = out, r
+    skew = np.array([10.0, 50, 5, 7, 200, 3, 5, 40, 12])  # no exact ties
+    for n in (1, 4, 8):
+        plain = nested_greedy(travel, skew, n, cap, [], busy_probability=BUSY,
+                              fixed_minutes=FIXED)
+        assert plain == tuple(sorted(default_arv_posts(travel, skew, n, cap,
+                                                       busy_probability=BUSY)))
+    with pytest.raises(InfeasibleError):
+        nested_greedy(travel, ppl, 2, cap, [ResponseStandard(6.0)], busy_probability=BUSY,
+                      fixed_minutes=FIXED)
 
 
 def test_unreachable_site_is_a_clear_error() -> None:

@@ -90,6 +90,29 @@ def test_full_coverage_means_the_on_site_minute(plan: Plan) -> None:
                                    "p90": pytest.approx(sc.payoffs.on_site_intervention_min)}
 
 
+def test_protection_posts_count_as_armed_presence(plan: Plan) -> None:
+    """Westminster 2017 was stopped by a protection officer already on site: the
+    Palace of Westminster's post puts armed officers there for certain, whatever the
+    patrols do, so the predicted time is the on-site minute; without the post the
+    patrol coverage alone (zero there: the plan withdraws patrols from guarded sites)
+    leaves it to the ARVs."""
+    sc = plan.scenario
+    west = [r for r in default_attacks() if r.id == "westminster_2017"]
+    (r,) = backtest(west, plan=plan, seed=1).rows
+    assert "palace_of_westminster" in r.nearby_sites
+    assert r.armed_presence == pytest.approx(1.0)
+    minute = sc.payoffs.on_site_intervention_min
+    assert r.predicted_minutes == {"p10": pytest.approx(minute),
+                                   "median": pytest.approx(minute),
+                                   "p90": pytest.approx(minute)}
+    unguarded = dataclasses.replace(plan, scenario=dataclasses.replace(
+        sc, protection=tuple(p for p in sc.protection
+                             if p.site_id != "palace_of_westminster")))
+    (r0,) = backtest(west, plan=unguarded, seed=1).rows
+    assert r0.armed_presence is not None and r0.armed_presence < 0.5
+    assert r0.predicted_minutes is not None and r0.predicted_minutes["median"] > 2 * minute
+
+
 def test_cli_backtest_table_json_and_errors(tmp_path: Path) -> None:
     proc = run("backtest", "--scenario", "none")
     assert proc.returncode == 0, proc.stderr

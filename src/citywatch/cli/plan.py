@@ -43,6 +43,15 @@ def plan(
         help="ARV response standard every slot must meet, MINUTESm@SHARE% of people "
              "(100% = every site), e.g. 10m@90%; repeatable; 'none' for none "
              "(default: the scenario's, London 15m@100%).")] = None,
+    optimise_shifts: Annotated[bool, typer.Option(
+        "--optimise-shifts", help="Choose how many officers start each shift (8, 10 or "
+        "12 hours on the hour, within the working-time rules) for the least expected "
+        "casualties, and report the gain over the scenario's fixed pattern.")] = False,
+    shift_lengths: Annotated[str, typer.Option(
+        help="Shift lengths --optimise-shifts may use, hours, comma-separated.")]
+    = "8,10,12",
+    shift_evaluations: Annotated[int, typer.Option(
+        help="Work limit of --optimise-shifts: shift patterns scored.")] = 400,
     top: Annotated[int, typer.Option(help="Sites listed per slot.")] = 5,
     json_out: Annotated[bool, typer.Option("--json", help="Print the full plan as JSON.")]
     = False,
@@ -100,12 +109,18 @@ def plan(
 
     standards = (None if not response_standard else
                  parse_standards(response_standard, name="--response-standard"))
+    lengths = _shift_lengths(shift_lengths)
+    if shift_evaluations < 1:
+        msg = f"`--shift-evaluations` must be >= 1, got {shift_evaluations}"
+        raise ScenarioError(msg)
     options = PlanOptions(attacker=attacker, arv=arv, lam=lam, policy=policy,
                           limits=SolveLimits(mip_nodes=None if mip_nodes < 0 else mip_nodes,
                                              arv_evaluations=arv_evaluations,
                                              time_limit=time_limit,
-                                             arv_time_limit=arv_time_limit),
-                          response_standards=standards)
+                                             arv_time_limit=arv_time_limit,
+                                             shift_evaluations=shift_evaluations),
+                          response_standards=standards, optimise_shifts=optimise_shifts,
+                          shift_lengths=lengths)
     if roster_days is not None and roster_days < 1:
         msg = f"`--roster-days` must be >= 1, got {roster_days}"
         raise ScenarioError(msg)
@@ -208,10 +223,50 @@ def plan(
         console.print(f"ARV standby (vehicles at posts): {per_slot}. The posts are listed "
                       "under `arv_posts` in --json and --out.")
     _print_response(p)
+    if p.shift_optimisation is not None:
+        _print_shifts(p)
     if beat_plan is not None:
         _print_beats(beat_plan, price)
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _shift_lengths(text: str) -> tuple[float, ...]:
+    """``--shift-lengths`` ("8,10,12") as hours; a clear error naming the option."""
+    from citywatch.errors import ScenarioError
+    from citywatch.options import SHIFT_LENGTHS
+
+    try:
+        out = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        out = ()
+    if not out or any(x not in SHIFT_LENGTHS for x in out) or len(set(out)) != len(out):
+        msg = f"`--shift-lengths` must be distinct hours among 8, 10 and 12, got {text!r}"
+        raise ScenarioError(msg)
+    return out
+
+
+def _print_shifts(p: object) -> None:
+    """Officers on duty per slot on the fixed and the optimised pattern, and the gain."""
+    from citywatch.plan import Plan
+
+    assert isinstance(p, Plan) and p.shift_optimisation is not None
+    so = p.shift_optimisation
+    table = Table(title="Shift optimisation: officers on duty per slot", show_edge=False)
+    table.add_column("slot", no_wrap=True)
+    table.add_column("fixed pattern", justify="right")
+    table.add_column("optimised", justify="right")
+    for slot, a, b in zip(p.scenario.slot_names, so.officers_before, so.officers_after,
+                          strict=True):
+        table.add_row(slot, f"{a:.0f}", f"{b:.0f}")
+    console.print(table)
+    starting = ", ".join(f"{k}: {v:g}" for k, v in so.starting.items())
+    console.print(f"Officers starting each shift a day: {starting}.")
+    console.print(f"Expected casualties per attack: {so.plan_before:.2f} on the fixed pattern, "
+                  f"{so.plan_after:.2f} on the chosen one (gain {so.gain:.2f}"
+                  + ("; the fixed pattern is kept" if so.kept_fixed else "")
+                  + f"); {so.evaluations} patterns scored"
+                  + ("" if so.finished else ", stopped at the work limit") + ".")
 
 
 def _print_response(p: object) -> None:

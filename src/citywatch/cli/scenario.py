@@ -122,10 +122,10 @@ def _plan_posts(sc: object, plan: Path | None) -> tuple[tuple[tuple[int, ...], .
 
     assert isinstance(sc, Scenario)
     if plan is None:
-        from citywatch.response.joint import joint_plan
+        from citywatch.plan import plan_arv_posts
 
-        jp = joint_plan(sc, time_limit=8.0)
-        return jp.arv_posts, "the default plan's (joint ARV search)"
+        posts, _ = plan_arv_posts(sc)   # exactly the default plan's (`citywatch plan`)
+        return posts, "the default plan's (joint ARV search)"
     path = plan / "plan.json" if plan.is_dir() else plan
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

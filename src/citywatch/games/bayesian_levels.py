@@ -305,6 +305,7 @@ def level_search(
     rtol: float = 0.0,
     zero: float = 0.0,
     node_limit: int | None = 20_000,
+    stall: int | None = None,
     deadline: float | None = None,
 ) -> LevelSearch:
     """Branch and bound over attacker levels on a normalised game (see the module).
@@ -330,6 +331,10 @@ def level_search(
         incumbent's distance from `zero`.
     node_limit, deadline
         Work limit (boxes solved) and wall-clock safety net (``time.perf_counter()``).
+    stall
+        Stop (``limit="stall"``) once this many boxes have not lowered the best bound by
+        ``max(atol, 1e-9 |bound - zero|)``: near-ties can keep a bound flat over boxes
+        the splits never resolve. A count of boxes: deterministic. ``None``: never.
     """
     def tol(value: float) -> float:
         return max(atol, rtol * abs(value - zero)) if math.isfinite(value) else atol
@@ -346,6 +351,8 @@ def level_search(
     nodes = 0
     limit: str | None = None
     bound_open = -math.inf  # best bound among nodes dropped by a limit
+    # best first: the popped box's bound is the search's; when it last moved, and where
+    flat_since, flat_bound = 0, math.inf
     while heap:
         node = heapq.heappop(heap)
         if -node.key <= best_value + tol(best_value):
@@ -355,6 +362,13 @@ def level_search(
             limit = "nodes"
             heapq.heappush(heap, node)
             break
+        if math.isfinite(node.key) and stall is not None:
+            if -node.key < flat_bound - max(atol, 1e-9 * abs(flat_bound - zero)):
+                flat_since, flat_bound = nodes, -node.key
+            elif nodes - flat_since >= stall:
+                limit = "stall"
+                heapq.heappush(heap, node)
+                break
         if deadline is not None and time.perf_counter() >= deadline:
             limit = "time"
             heapq.heappush(heap, node)

@@ -513,8 +513,11 @@ def _pasaq_step(game: SecurityGame, alpha: FloatArray, gamma: FloatArray, du: Fl
     try:
         res = run_highs(h_model, what="PASAQ piecewise-linear MILP")
     except SolverError:
-        if h_model.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
-            return None  # the deadline passed before HiGHS found anything feasible
+        # the deadline passed before HiGHS found anything feasible: its own time limit,
+        # or the wall-clock watch of `run_highs` interrupting it (a loaded machine)
+        if h_model.getModelStatus() in (highspy.HighsModelStatus.kTimeLimit,
+                                        highspy.HighsModelStatus.kInterrupt):
+            return None
         raise
     c = np.clip(res.x[:n_x].reshape(n, n_seg).sum(axis=1), 0.0, 1.0)
     bound = res.bound if math.isfinite(res.bound) else -math.inf

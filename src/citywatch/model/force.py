@@ -14,16 +14,29 @@ from citywatch.model.slots import TimeSlot
 if TYPE_CHECKING:
     from citywatch.model.threat import Posture
 
-__all__ = ["Force", "Shift", "SlotTeams", "officers_on_duty", "teams_per_slot"]
+__all__ = ["Force", "Shift", "SlotTeams", "officers_on_duty", "overlap_hours",
+           "rostered_hours_per_day", "teams_per_slot"]
 
 
 @dataclass(frozen=True)
 class Shift:
-    """A shift start time and the share of each day's working officers who start then."""
+    """A shift: start time, the share of the rostered officers who work it, its length.
+
+    ``hours`` is the shift's normal length (``None``: the force's ``shift_hours``).
+    With every shift of one length, ``share`` is also the share of each day's working
+    officers who start then; an officer on a shift of ``L`` hours works
+    ``weekly_hours / L`` of them a week, so shorter shifts put more officers on duty
+    each day for the same hours.
+    """
 
     name: str
     start: time
     share: float
+    hours: float | None = None
+
+    def length(self, force: Force) -> float:
+        """Normal length in hours (the force's ``shift_hours`` unless set)."""
+        return force.shift_hours if self.hours is None else self.hours
 
 
 @dataclass(frozen=True)
@@ -78,13 +91,27 @@ class SlotTeams:
     arv_crews: int
 
 
-def _overlap_hours(start: float, length: float, slot_start: float, slot_hours: float) -> float:
+def overlap_hours(start: float, length: float, slot_start: float, slot_hours: float) -> float:
     """Hours a shift overlaps a slot, with both wrapping around midnight."""
     total = 0.0
     for shift_day in (-24.0, 0.0, 24.0):
         a, b = start + shift_day, start + shift_day + length
         total += max(0.0, min(b, slot_start + slot_hours) - max(a, slot_start))
     return total
+
+
+def rostered_hours_per_day(force: Force, *, deployed_share: float = 1.0,
+                           released_share: float = 0.0) -> float:
+    """Normal officer-hours the rostered pool works a day, ``pool × weekly_hours / 7``.
+
+    ``pool`` as in `officers_on_duty`; the same for every shift pattern.
+    """
+    if not 0.0 <= released_share <= 1.0:
+        msg = f"`released_share` must lie in [0, 1], got {released_share}"
+        raise ValueError(msg)
+    street = force.street_officers + force.committed_officers * released_share
+    pool = street * (1.0 - force.abstraction_rate) * deployed_share
+    return pool * force.weekly_hours / 7.0
 
 
 def officers_on_duty(force: Force, slots: Sequence[TimeSlot], *,
@@ -96,11 +123,12 @@ def officers_on_duty(force: Force, slots: Sequence[TimeSlot], *,
     ``pool = (officers − committed × (1 − released_share)) × (1 − abstraction_rate)
     × deployed_share`` officers can be rostered, ``released_share`` being the share of
     the committed (protection) officers whom military guards release to patrol
-    (Operation Temperer at CRITICAL). Each works ``weekly_hours / shift_hours`` shifts a week,
-    so ``pool × weekly_hours / shift_hours / 7`` of them work on a given day, split over
-    the shifts by ``share``; a shift lasts ``shift_hours + shift_extension_hours``
-    (extensions add hours, not working days). The officers on duty in a slot are
-    averaged over the slot's length.
+    (Operation Temperer at CRITICAL). A share ``share_k`` of them works shift ``k`` of
+    ``L_k`` hours (`Shift.length`), ``weekly_hours / L_k`` shifts a week, so
+    ``pool × share_k × weekly_hours / L_k / 7`` start it on a given day (the day's
+    officer-hours, ``pool × weekly_hours / 7``, do not depend on the pattern); a shift
+    lasts ``L_k + shift_extension_hours`` (extensions add hours, not working days).
+    The officers on duty in a slot are averaged over the slot's length.
 
     Examples
     --------
@@ -113,18 +141,14 @@ def officers_on_duty(force: Force, slots: Sequence[TimeSlot], *,
     >>> [round(x, 1) for x in officers_on_duty(f, slots)]
     [750.0, 750.0, 0.0, 0.0, 0.0, 0.0]
     """
-    if not 0.0 <= released_share <= 1.0:
-        msg = f"`released_share` must lie in [0, 1], got {released_share}"
-        raise ValueError(msg)
-    street = force.street_officers + force.committed_officers * released_share
-    pool = street * (1.0 - force.abstraction_rate) * deployed_share
-    working_per_day = pool * force.weekly_hours / force.shift_hours / 7.0
-    length = force.shift_hours + shift_extension_hours
+    hours_per_day = rostered_hours_per_day(force, deployed_share=deployed_share,
+                                           released_share=released_share)
     on_duty = []
     for slot in slots:
         officers = sum(
-            working_per_day * shift.share
-            * _overlap_hours(shift.start.hour + shift.start.minute / 60, length,
+            hours_per_day * shift.share / shift.length(force)
+            * overlap_hours(shift.start.hour + shift.start.minute / 60,
+                             shift.length(force) + shift_extension_hours,
                              slot.start_hour, slot.hours) / slot.hours
             for shift in force.shifts)
         on_duty.append(officers)

@@ -102,6 +102,7 @@ class _ShiftIn(_Strict):
     name: str
     start: time
     share: float = Field(ge=0, le=1)
+    hours: float | None = Field(default=None, gt=0, le=24)
 
     _t = field_validator("start", mode="before")(_parse_time)
 
@@ -596,7 +597,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if fs.committed_officers > fs.officers:
         problems.append(Problem(f, "force.committed_officers", fs.committed_officers,
                                 f"at most `force.officers` ({fs.officers})"))
-    shifts = (tuple(Shift(s.name, s.start, s.share) for s in fs.shifts) if fs.shifts
+    shifts = (tuple(Shift(s.name, s.start, s.share, s.hours) for s in fs.shifts) if fs.shifts
               else Force(officers=0).shifts)
     if abs(sum(s.share for s in shifts) - 1.0) > _PRIOR_TOL:
         problems.append(Problem(f, "force.shifts.share", [s.share for s in shifts],
@@ -928,7 +929,10 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
     lines.append("")
     for sh in fo.shifts:
         lines += ["[[force.shifts]]", f"name = {_toml_value(sh.name)}",
-                  f"start = {_toml_value(sh.start)}", f"share = {sh.share!r}", ""]
+                  f"start = {_toml_value(sh.start)}", f"share = {sh.share!r}"]
+        if sh.hours is not None:
+            lines.append(f"hours = {sh.hours!r}")
+        lines.append("")
     lines.append("[travel]")
     for k in ("circuity", "short_trip_circuity", "short_trip_m", "inner_speed_kmh",
               "outer_speed_kmh", "dispatch_delay_min", "engage_min", "arv_busy_probability",

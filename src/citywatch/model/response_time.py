@@ -381,17 +381,28 @@ class PlacementCasualties:
             msg = "`posts` is empty: at least one response vehicle is needed"
             raise ScenarioError(msg)
         n, dest = idx.size, self.travel.shape[1]
-        ranked = idx[np.argsort(self.travel[idx], axis=0, kind="stable")]   # (n, dest)
         p = busy_state_probability(n, self.busy)
         keep = p >= STATE_CUTOFF
         if not keep.any():
             keep[-1] = True
         p = np.where(keep, p, 0.0)
         p = p / p.sum()
+        # P(J = j) falls with j < n, so the kept ranks are the k nearest (at least the
+        # nearest, whose all-busy wait is the last state): only they are ranked
+        k = max(1, int(keep[:n].sum()))
+        t = self.travel[idx]
+        if k < n:
+            near = np.argpartition(t, k - 1, axis=0)[:k]
+            order = np.take_along_axis(near, np.argsort(np.take_along_axis(t, near, axis=0),
+                                                        axis=0, kind="stable"), axis=0)
+        else:
+            order = np.argsort(t, axis=0, kind="stable")
+        ranked = idx[order]                                                  # (k, dest)
         cols = np.arange(dest)
-        mean = self.fixed + p[:n] @ self.travel[ranked, cols] + p[n] * (
+        pk = p[:k]
+        mean = self.fixed + pk @ self.travel[ranked, cols] + p[n] * (
             self.travel[ranked[0], cols] + ALL_BUSY_EXTRA_MIN)
-        loss = (np.einsum("j,...jd->...d", p[:n], self.near[..., ranked, cols])
+        loss = (np.einsum("j,...jd->...d", pk, self.near[..., ranked, cols])
                 + p[n] * self.all_busy[..., ranked[0], cols])
         return np.asarray(np.where(self.pos, self.a + self.r * (mean - loss),
                                    np.minimum(self.k, self.a)))

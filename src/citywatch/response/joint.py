@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from citywatch.errors import ScenarioError
+from citywatch.errors import InfeasibleError, ScenarioError
 from citywatch.games.equilibrium import Equilibrium
 from citywatch.games.origami import origami_group_level, origami_value, solve_origami
 from citywatch.model.casualties import attacker_curve
@@ -20,7 +20,6 @@ from citywatch.model.game import SecurityGame
 from citywatch.model.payoffs import (
     ScenarioGame,
     build_game,
-    default_arv_posts,
     expected_response_minutes,
     scenario_spread,
     standby_travel_minutes,
@@ -33,9 +32,10 @@ from citywatch.model.response_time import (
 from citywatch.model.protection import armed_on_site
 from citywatch.model.scenario import Scenario
 from citywatch.response._problem import CoverageProblem
-from citywatch.response.standards import ResponseStandard, meets, repair
+from citywatch.response.standards import ResponseStandard, meets, nested_greedy, repair
 
-__all__ = ["JOINT_METHODS", "JointPlan", "joint_plan", "meet_standards", "sequential_posts"]
+__all__ = ["JOINT_METHODS", "JointPlan", "PlacementEvaluator", "greedy_posts", "joint_plan",
+           "meet_standards", "sequential_posts"]
 
 FloatArray = npt.NDArray[np.float64]
 Posts = tuple[tuple[int, ...], ...]
@@ -201,13 +201,28 @@ class _Evaluator:
         e = expected_response_minutes(self.travel[s], posts, busy_probability=self.busy)
         return meets(self.delay + e, self.ppl[s], self.standards, exempt=self.guarded[s])
 
-    def repair(self, posts: Posts) -> Posts:
-        """The placement nearest `posts` meeting the standards in every slot."""
-        return tuple(repair(self.travel[s], p, self.ppl[s], self.capacity, self.standards,
-                            busy_probability=self.busy, fixed_minutes=self.delay,
-                            exempt=self.guarded[s], site_ids=self.sc.site_ids,
-                            slot=self.sc.slot_names[s])
-                     for s, p in enumerate(posts))
+    def repair(self, posts: Posts, fallback: Posts | None = None) -> Posts:
+        """The placement nearest `posts` meeting the standards in every slot.
+
+        With `fallback` (placements known to meet the standards), a slot whose repair
+        needs more than the penalty descent takes the fallback's placement instead of
+        the covering MILP, which can take minutes near the least fleet that serves.
+        """
+        out = []
+        for s, p in enumerate(posts):
+            kw = {"busy_probability": self.busy, "fixed_minutes": self.delay,
+                  "exempt": self.guarded[s], "site_ids": self.sc.site_ids,
+                  "slot": self.sc.slot_names[s]}
+            if fallback is None:
+                out.append(repair(self.travel[s], p, self.ppl[s], self.capacity,
+                                  self.standards, **kw))
+                continue
+            try:
+                out.append(repair(self.travel[s], p, self.ppl[s], self.capacity,
+                                  self.standards, max_rounds=0, **kw))
+            except InfeasibleError:
+                out.append(tuple(fallback[s]))
+        return tuple(out)
 
     def table(self, s: int) -> PlacementCasualties:
         """Slot `s`'s casualty table over standby points (built on first use)."""
@@ -474,9 +489,13 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
         msg = (f"a slot has {max(ev.vehicles)} ARVs but the standby points hold only "
                f"{sum(caps)}")
         raise ScenarioError(msg)
+    # the nested standard-first greedy placement: it meets the standards (repaired only
+    # where the greedy cannot) and stands in for a sequential slot the descent cannot fix
+    greedy = greedy_posts(scenario, standards, vehicles=ev.vehicles,
+                          travel_minutes=np.asarray(travel))
     seq = sequential_posts(scenario, model=sequential_model, standard_min=standard_min,
                            travel_minutes=np.asarray(travel))
-    seq = ev.repair(seq)
+    seq = ev.repair(seq, fallback=greedy)
     seq_loss = ev.loss(seq)
     n_joint = math.prod(_n_vectors(n, caps) for n in ev.vehicles)
     if method == "auto":
@@ -504,11 +523,6 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
                      if finished else
                      f"The {stop.reason} stopped the enumeration of {n_joint:,} placements.")
     else:
-        greedy = tuple(tuple(int(j) for j in p) for p in
-                       (default_arv_posts(travel[s], scenario.people()[:, s], n, caps,
-                                          busy_probability=ev.busy)
-                        for s, n in enumerate(ev.vehicles)))
-        greedy = ev.repair(greedy)
         g_loss = ev.loss(greedy)
         best, best_loss = (greedy, g_loss) if g_loss < seq_loss else (seq, seq_loss)
         best, best_loss, finished = _local_search(ev, best, best_loss, stop, neighbours)
@@ -530,6 +544,12 @@ def joint_plan(scenario: Scenario, *, method: str = "auto", time_limit: float | 
                      bound=bound, evaluations=ev.evaluations,
                      seconds=time.perf_counter() - start, notes=tuple(notes),
                      clock_limited=stop.reason == "wall-clock safety net")
+
+
+#: The per-slot casualty tables of placements (used by the shift optimiser,
+#: `citywatch.schedule.shifts`): ``PlacementEvaluator(scenario, travel).table(s)(posts)``
+#: is each attack type's expected casualties at slot ``s``'s sites, no team on site.
+PlacementEvaluator = _Evaluator
 
 
 class _Stop:
@@ -592,6 +612,40 @@ def _freeze(current: list[list[int]], s: int, move: tuple[int, int] | None) -> P
         j, k = move
         out[s][out[s].index(j)] = k
     return tuple(tuple(sorted(p)) for p in out)
+
+
+def greedy_posts(scenario: Scenario, standards: Sequence[ResponseStandard] | None = None, *,
+                 vehicles: Sequence[int] | None = None,
+                 travel_minutes: FloatArray | None = None) -> Posts:
+    """Each slot's ARVs placed greedily, standard first (`response.standards.nested_greedy`).
+
+    Nested in the fleet: a slot with one more ARV keeps every post of the smaller
+    fleet's placement and adds one (whenever the smaller fleet meets the standards),
+    so a larger force's response times are nowhere worse. `vehicles` defaults to the
+    ARV crews on duty in each slot.
+    """
+    if standards is None:
+        standards = scenario.response_standards
+    travel = (standby_travel_minutes(scenario) if travel_minutes is None
+              else np.broadcast_to(np.asarray(travel_minutes, dtype=np.float64),
+                                   (len(scenario.slots), len(scenario.standby),
+                                    len(scenario.sites))))
+    if vehicles is None:
+        from citywatch.model.force import teams_per_slot
+
+        teams = teams_per_slot(scenario.force, scenario.slots,
+                               posture=scenario.postures[scenario.threat_level])
+        vehicles = [max(t.arv_crews, 1) for t in teams]
+    tm = scenario.travel
+    people = scenario.people()
+    caps = [p.capacity for p in scenario.standby]
+    guarded = armed_on_site(scenario)
+    return tuple(nested_greedy(travel[s], people[:, s], int(n), caps, standards,
+                               busy_probability=tm.arv_busy_probability,
+                               fixed_minutes=tm.dispatch_delay_min + tm.engage_min,
+                               exempt=guarded[s], site_ids=scenario.site_ids,
+                               slot=scenario.slot_names[s])
+                 for s, n in enumerate(vehicles))
 
 
 def meet_standards(scenario: Scenario, posts: Sequence[Sequence[int]],

@@ -51,6 +51,20 @@ Finding a placement that meets a standard
    :math:`\sum_j y_j = n`; sites enter lazily (those the current placement misses),
    and the answer is re-checked exactly.
 
+Nested placements (`nested_greedy`)
+-----------------------------------
+Greedy-then-repair placements are not nested in the fleet: the repair of the greedy
+``n + 1`` vehicles need not contain the repair of the greedy ``n``, so a larger fleet
+(a larger force) can end with worse response times at some sites and a worse plan.
+`nested_greedy` adds vehicles one at a time, each to the standby point that lowers,
+lexicographically, (the shortfall from the standards, the people-weighted mean
+response): the first vehicles meet the standard, the rest go where the people are.
+Its ``n + 1``-vehicle placement is its ``n``-vehicle one plus a vehicle, so expected
+response times only fall as the fleet grows (up to the all-busy term, which changes by
+``b^n (1 − b)(τ − τ_(1) − A)``, below 1e-8 minutes from eight vehicles on), and the
+payoffs of a larger force's game are at least as good everywhere. Only when the
+greedy steps end short of the standard is the placement repaired (`repair`).
+
 Necessary conditions give the clear error when the fleet cannot meet a standard:
 :math:`E_i \ge \tau_{(1)i}`, so a site with no standby point within
 :math:`X - \delta - e` can never be met, and the least number of vehicles that puts
@@ -81,7 +95,9 @@ __all__ = [
     "DEFAULT_STANDARDS",
     "REPORT_MINUTES",
     "ResponseStandard",
+    "greedy_order",
     "meets",
+    "nested_greedy",
     "parse_standard",
     "parse_standards",
     "repair",
@@ -297,6 +313,99 @@ def repair(travel: FloatArray, start: Sequence[int], people: FloatArray,
     msg = (f"response standard: no placement of {_where(slot)}'s ARVs found that meets "
            f"{', '.join(str(s) for s in standards)} within {max_rounds} rounds")
     raise InfeasibleError(msg)
+
+
+def greedy_order(travel: FloatArray, people: FloatArray, vehicles: int,
+                 capacity: Sequence[int], standards: Sequence[ResponseStandard], *,
+                 busy_probability: float, fixed_minutes: float,
+                 exempt: npt.NDArray[np.bool_] | None = None,
+                 stop_when_met: bool = False) -> tuple[list[int], int | None]:
+    """The standby point of each vehicle in the order `nested_greedy` adds them.
+
+    ``stop_when_met`` stops at the least fleet meeting the standards.
+
+    Returns the order (`vehicles` points) and the least fleet whose first vehicles meet
+    `standards` (``None``: not even all `vehicles`); every longer prefix meets them too
+    (up to the all-busy term, module docstring), so one call gives the placement of
+    every fleet size from that least one up.
+    """
+    travel = np.asarray(travel, dtype=np.float64)
+    n_p, n_s = travel.shape
+    cap = np.asarray(capacity, dtype=np.int64).copy()
+    if vehicles > cap.sum():
+        msg = f"`vehicles` ({vehicles}) exceeds the standby points' total capacity ({cap.sum()})"
+        raise ScenarioError(msg)
+    ex = np.zeros(n_s, dtype=bool) if exempt is None else np.asarray(exempt, dtype=bool)
+    p = np.asarray(people, dtype=np.float64)
+    w = p + 1e-9
+    b = busy_probability
+    scale = max((std.minutes for std in standards), default=1.0) * max(1, n_s)
+    placed = np.empty((0, n_s))  # sorted travel times of the placed vehicles, per site
+    order: list[int] = []
+    first: int | None = None if standards else 0
+    cols = np.arange(n_s)
+    for _ in range(vehicles):
+        cand = np.flatnonzero(cap > 0)
+        tau = travel[cand]                                   # (cand, sites)
+        n = placed.shape[0]
+        wk = (1.0 - b) * b ** np.arange(n + 1)
+        if n:
+            # the new vehicle ranks after the placed ones no farther than it
+            rank = (placed[None, :, :] <= tau[:, None, :]).sum(axis=1)  # (cand, sites)
+            pre = np.vstack([np.zeros(n_s), np.cumsum(wk[:n, None] * placed, axis=0)])
+            suf = np.vstack([np.cumsum((wk[1:n + 1, None] * placed)[::-1], axis=0)[::-1],
+                             np.zeros(n_s)])
+            e = (pre[rank, cols] + wk[rank] * tau + suf[rank, cols]
+                 + b ** (n + 1) * (np.minimum(placed[0], tau) + ALL_BUSY_EXTRA_MIN))
+        else:
+            e = wk[0] * tau + b * (tau + ALL_BUSY_EXTRA_MIN)
+        r = fixed_minutes + e
+        if first is None:
+            short = np.array([shortfall(r[c], p, standards, ex) for c in range(cand.size)])
+            ok = short <= short.min() + 1e-9 * scale
+        else:
+            ok = np.ones(cand.size, dtype=bool)
+        cost = np.where(ok, r @ w, np.inf)
+        c = int(np.argmin(cost))
+        best = int(cand[c])
+        order.append(best)
+        cap[best] -= 1
+        placed = np.sort(np.vstack([placed, travel[best]]), axis=0)
+        if first is None and meets(r[c], p, standards, exempt=ex):
+            first = len(order)
+            if stop_when_met:
+                break
+    return order, first
+
+
+def nested_greedy(travel: FloatArray, people: FloatArray, vehicles: int,
+                  capacity: Sequence[int], standards: Sequence[ResponseStandard], *,
+                  busy_probability: float, fixed_minutes: float,
+                  exempt: npt.NDArray[np.bool_] | None = None,
+                  site_ids: Sequence[str] | None = None, slot: str = "") -> tuple[int, ...]:
+    """`vehicles` ARVs placed one at a time, standard first (module docstring).
+
+    Each step adds the vehicle whose standby point (with room) gives the least
+    shortfall from `standards` (`shortfall`), ties within 1e-9 of the slot's scale
+    broken by the least people-weighted mean expected response, then by the lowest
+    index (`greedy_order`); without standards this is
+    `citywatch.model.payoffs.default_arv_posts`. The placement of ``n + 1`` vehicles
+    extends that of ``n`` whenever the ``n`` already meet the standards; a placement
+    still short of them after the last vehicle is repaired (`repair`), which raises
+    `InfeasibleError` if the fleet cannot meet them.
+    """
+    order, first = greedy_order(travel, people, vehicles, capacity, standards,
+                                busy_probability=busy_probability,
+                                fixed_minutes=fixed_minutes, exempt=exempt)
+    out = tuple(sorted(order))
+    if standards and (first is None or not meets(
+            fixed_minutes + expected_response_minutes(travel, out,
+                                                      busy_probability=busy_probability),
+            np.asarray(people, dtype=np.float64), standards, exempt=exempt)):
+        out = repair(travel, out, people, capacity, standards,
+                     busy_probability=busy_probability, fixed_minutes=fixed_minutes,
+                     exempt=exempt, site_ids=site_ids, slot=slot)
+    return out
 
 
 def shortfall(minutes: FloatArray, people: FloatArray, standards: Sequence[ResponseStandard],

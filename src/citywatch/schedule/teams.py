@@ -127,11 +127,11 @@ def build_teams(scenario: Scenario, budgets: npt.ArrayLike, *,
                 officers: Sequence[str] | None = None) -> tuple[tuple[Team, ...], tuple[str, ...]]:
     """Form named teams on the scenario's shifts, enough to deploy `budgets` teams each slot.
 
-    Shifts start at the scenario's shift times and last ``shift_hours`` plus the
-    threat posture's extension. A team counts for a slot when it works at least
+    Shifts start at the scenario's shift times and last their length (`Shift.length`)
+    plus the threat posture's extension. A team counts for a slot when it works at least
     ``rules.min_mission_minutes`` of it. The teams on duty each day are split over
-    the shifts by the shift shares, scaled up until every slot can be staffed; each
-    team works ``round(weekly_hours / shift_hours)`` consecutive days in 7 (rest days
+    the shifts by share over length, scaled up until every slot can be staffed; each
+    team works ``round(weekly_hours / length)`` consecutive days in 7 (rest days
     staggered across teams) and has its meal breaks planned by the continuous-work rule.
 
     Parameters
@@ -158,25 +158,29 @@ def build_teams(scenario: Scenario, budgets: npt.ArrayLike, *,
     rules = rules or WorkingTimeRules()
     force = scenario.force
     posture = scenario.postures[scenario.threat_level]
-    hours = force.shift_hours + posture.shift_extension_hours
+    lengths = [sh.length(force) for sh in force.shifts]
+    hours_of = [h + posture.shift_extension_hours for h in lengths]
     slots = scenario.slots
     need = np.asarray(budgets, dtype=np.int64)
     if need.shape != (len(slots),):
         msg = f"`budgets` must have one entry per slot ({len(slots)}), got {need.tolist()}"
         raise GameError(msg)
     plans = []
-    for sh in force.shifts:
+    for k, sh in enumerate(force.shifts):
         start_h = sh.start.hour + sh.start.minute / 60.0
+        hours = hours_of[k]
         bounds = sorted({((sl.start_hour - start_h) % 24) * 60.0 for sl in slots})
         plans.append(_break_plan(hours, rules, [x for x in bounds if 0 < x < hours * 60]))
     eligible = np.zeros((len(force.shifts), len(slots)), dtype=bool)
     for k, sh in enumerate(force.shifts):
         start_h = sh.start.hour + sh.start.minute / 60.0
         for s, sl in enumerate(slots):
-            minutes = max(_overlap(start_h, hours, plans[k], sl.start_hour, sl.hours, dd)
-                          for dd in (-1, 0))
+            minutes = max(_overlap(start_h, hours_of[k], plans[k], sl.start_hour, sl.hours,
+                                   dd) for dd in (-1, 0))
             eligible[k, s] = minutes >= rules.min_mission_minutes
-    shares = np.array([sh.share for sh in force.shifts], dtype=np.float64)
+    # the day's starters split by share / length (`citywatch.model.force.officers_on_duty`)
+    shares = np.array([sh.share / h for sh, h in zip(force.shifts, lengths, strict=True)],
+                      dtype=np.float64)
     shares = shares / shares.sum()
     per_day = np.zeros(len(force.shifts), dtype=np.int64)
     for total in range(int(need.max()), 50 * int(need.sum()) + 2):
@@ -188,7 +192,6 @@ def build_teams(scenario: Scenario, budgets: npt.ArrayLike, *,
         msg = (f"no shift works {rules.min_mission_minutes:g} minutes of slot "
                f"`{slots[s].name}`, so its {int(need[s])} teams cannot be staffed")
         raise RosterError(msg, rule="staffing")
-    work_days = max(1, min(7, round(force.weekly_hours / force.shift_hours)))
     teams: list[Team] = []
     names = iter(officers) if officers is not None else None
     counter = 0
@@ -196,6 +199,7 @@ def build_teams(scenario: Scenario, budgets: npt.ArrayLike, *,
         n = int(per_day[k])
         if n == 0:
             continue
+        work_days = max(1, min(7, round(force.weekly_hours / lengths[k])))
         count = math.ceil(n * 7 / work_days)
         while min(sum(((d + (j * 7) // count) % 7) < work_days for j in range(count))
                   for d in range(7)) < n:
@@ -214,7 +218,7 @@ def build_teams(scenario: Scenario, budgets: npt.ArrayLike, *,
                                f"teams the slots need")
                         raise RosterError(msg, rule="establishment") from None
             teams.append(Team(f"{sh.name.upper()}-{j + 1:02d}", tuple(members), sh.name,
-                              sh.start, hours, work_days, (j * 7) // count, plans[k]))
+                              sh.start, hours_of[k], work_days, (j * 7) // count, plans[k]))
     needed = len(teams) * force.patrol_team_size
     available = (force.street_officers * (1 - force.abstraction_rate)
                  * posture.deployed_share * (1 - force.arv_share))

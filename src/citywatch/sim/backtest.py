@@ -11,7 +11,8 @@ For each attack record:
   p90}``: the simulator's distribution of minutes from the call to armed officers
   stopping the attack at that place and time of day under a plan of the scenario
   (armed presence on site from the plan's coverage of the sites within
-  `NEARBY_M` of the place; otherwise the nearest available of the plan's ARVs in that
+  `NEARBY_M` of the place, and for certain where one of them has a protection post,
+  armed officers permanently on site; otherwise the nearest available of the plan's ARVs in that
   slot, with the simulator's dispatch and travel spread) — and the same with no armed
   officers on site (the ARVs alone, as when no patrol happened to be there) — beside
   the observed minutes
@@ -171,9 +172,18 @@ def _slot_of(plan: Plan, at: time) -> int | None:
 
 
 def _presence(plan: Plan) -> FloatArray:
-    """Probability of armed officers on site, (slots, sites): the plan's coverage."""
+    """Probability of armed officers on site, (slots, sites).
+
+    The plan's patrol coverage, and 1 where a protection post keeps armed officers
+    permanently on site (`citywatch.model.protection.armed_on_site`; Westminster 2017
+    was stopped by a protection officer in about a minute), as the payoffs and the
+    simulator count them.
+    """
+    from citywatch.model.protection import armed_on_site
+
     sc = plan.scenario
-    return np.asarray(plan.coverage, dtype=np.float64).reshape(len(sc.slots), len(sc.sites))
+    cov = np.asarray(plan.coverage, dtype=np.float64).reshape(len(sc.slots), len(sc.sites))
+    return np.where(armed_on_site(sc), 1.0, cov)
 
 
 def _time_distribution(plan: Plan, lat: float, lon: float, slot: int, *, spread: Spread,
