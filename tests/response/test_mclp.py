@@ -128,7 +128,7 @@ def test_a_relaxation_over_its_iteration_budget_is_left_to_the_milp(
     free = solve_mclp(problem, 4, standard_min=S)
     assert free.details["lp_integral"] == 1.0 and free.details["lp_abandoned"] == 0.0
     monkeypatch.setattr(mclp, "LP_FIRST_ITERATIONS", 1)
-    monkeypatch.setattr(mclp, "LP_FIRST_ITERATIONS_PER_POINT", 0)
+    monkeypatch.setattr(mclp, "LP_FIRST_POINTS_PER_ITERATION", 10**9)
     capped = solve_mclp(problem, 4, standard_min=S)
     assert capped.details["lp_abandoned"] == 1.0 and capped.details["lp_integral"] == 0.0
     assert capped.optimal and capped.objective == pytest.approx(free.objective)

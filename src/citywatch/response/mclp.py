@@ -110,7 +110,7 @@ def solve_mclp(problem: CoverageProblem, vehicles: int, *, standard_min: float =
                 integrality=np.concatenate([np.ones(n_c), np.zeros(n_r)]),
                 maximize=True, mip_rel_gap=mip_rel_gap,
                 time_limit=None if time_limit is None else max(time_limit - timer.seconds, 1e-3),
-                lp_iteration_limit=LP_FIRST_ITERATIONS + LP_FIRST_ITERATIONS_PER_POINT * n_c,
+                lp_iteration_limit=LP_FIRST_ITERATIONS + n_c // LP_FIRST_POINTS_PER_ITERATION,
                 what=f"MCLP ({problem.n_demand} demand points, {n_c} candidates, P={vehicles})",
                 initial=start, details=details)
     y = res.x[:n_c]
@@ -122,12 +122,14 @@ def solve_mclp(problem: CoverageProblem, vehicles: int, *, standard_min: float =
 
 
 #: Simplex iterations the LP relaxation may take before it is abandoned for the MILP
-#: (`citywatch.response._milp.solve`), plus so many per candidate point: integral
-#: relaxations took 88 on the benchmark's uniform 20,000 x 2,000 instance, fractional
-#: ones 700-2,700 on 2,000 x 300 and far more than 5,000 on 20,000 x 2,000, where the
-#: relaxation alone then cost half the time limit before the MILP solved it again.
+#: (`citywatch.response._milp.solve`), plus one per `LP_FIRST_POINTS_PER_ITERATION`
+#: candidate points: integral relaxations took 88 on the benchmark's uniform
+#: 20,000 x 2,000 instance, fractional ones 700-2,700 on 2,000 x 300 and far more than
+#: 5,000 on 20,000 x 2,000, where the relaxation alone then cost half the time limit
+#: before the MILP solved it again (on 50,000 x 5,000, 3,000 iterations took 13 CPU s
+#: and 11,000 took 121).
 LP_FIRST_ITERATIONS = 1_000
-LP_FIRST_ITERATIONS_PER_POINT = 2
+LP_FIRST_POINTS_PER_ITERATION = 5
 
 #: Most improving swaps `local_search` makes from each start.
 MAX_SWAPS = 200
