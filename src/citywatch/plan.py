@@ -323,8 +323,10 @@ class Plan:
                          f"deterrence and are not counted as most covered).")
         posture = self.scenario.postures[self.scenario.threat_level]
         rates = posture.loss_rates(self.expected_casualties_per_attack)
-        lines.append(f"At {self.scenario.threat_level.name} ({posture.attack_likelihood:g} "
-                     f"attacks a year expected) the expected casualties are "
+        n = posture.attack_likelihood
+        lines.append(f"At {self.scenario.threat_level.name} ({n:g} "
+                     f"attack{'' if n == 1 else 's'} a year expected) the expected "
+                     f"casualties are "
                      f"{rates['per_week']:.2f} a week, {rates['per_year']:.1f} a year.")
         return " ".join(lines)
 

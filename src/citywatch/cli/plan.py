@@ -203,9 +203,6 @@ def plan(
                       f"against the mixture attacker; "
                       + (", ".join(f"{fam} {cost:.3g}" for fam, cost in pol.costs.items())
                          or "no constraint binds") + ".")
-    if p.filler is not None and p.filler.sum() > 1e-6:
-        console.print(f"Filler: {p.filler.sum():.1f} team-slots the equilibrium does not need "
-                      "are placed by people present (not in the table above).")
     if p.clock_limited:
         console.print("[yellow]A wall-clock safety net stopped a solve: this plan may "
                       "differ on another machine.[/]")

@@ -38,17 +38,27 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from citywatch.errors import Problem, ScenarioError
 from citywatch.geo.polygon import multipolygon_bounds
-from citywatch.model.attacks import parse_attack_type
-from citywatch.model.casualties import burst_and_rate, default_casualty_parameters, reach_cap
+from citywatch.model._geojson_io import (
+    _read_boundaries,
+    _read_zones_geojson,
+    zones_feature_collection,
+)
+from citywatch.model._scenario_schema import (
+    _PRIOR_TOL,
+    _ProtectionRow,
+    _problems,
+    _ScenarioIn,
+    _SiteRow,
+    _StandbyRow,
+    _TablesIn,
+    _ZoneRow,
+)
 from citywatch.model.force import Force, Shift
 from citywatch.model.scenario import (
-    SITE_CATEGORIES,
-    STANDBY_KINDS,
-    AttackerType,
     Bounds,
     MultiPolygonCoords,
     PayoffParameters,
@@ -59,7 +69,7 @@ from citywatch.model.scenario import (
     TravelModel,
     Zone,
 )
-from citywatch.model.protection import PROTECTION_FORCES, ProtectionPost, officers_needed
+from citywatch.model.protection import ProtectionPost, officers_needed
 from citywatch.model.standards import ResponseStandard, parse_standard
 from citywatch.model.threat import (
     PostureTable,
@@ -69,275 +79,6 @@ from citywatch.model.threat import (
 )
 
 __all__ = ["load_scenario", "save_scenario", "zones_feature_collection"]
-
-_PRIOR_TOL = 1e-6
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _parse_time(value: object) -> time:
-    if isinstance(value, time):
-        return value
-    try:
-        hh, mm = str(value).split(":")
-        return time(int(hh), int(mm))
-    except (ValueError, TypeError):
-        msg = f"a time as HH:MM, got {value!r}"
-        raise ValueError(msg) from None
-
-
-class _SlotIn(_Strict):
-    name: str = Field(min_length=1)
-    start: time
-    hours: float = Field(gt=0, le=24)
-    patrol_teams: int | None = Field(default=None, ge=0)
-    arv_crews: int | None = Field(default=None, ge=0)
-
-    _t = field_validator("start", mode="before")(_parse_time)
-
-
-class _ShiftIn(_Strict):
-    name: str
-    start: time
-    share: float = Field(ge=0, le=1)
-    hours: float | None = Field(default=None, gt=0, le=24)
-
-    _t = field_validator("start", mode="before")(_parse_time)
-
-
-class _ForceIn(_Strict):
-    officers: int = Field(ge=0)
-    committed_officers: int = Field(default=0, ge=0)
-    abstraction_rate: float = Field(default=0.25, ge=0, lt=1)
-    patrol_team_size: int = Field(default=2, ge=1)
-    arv_crew_size: int = Field(default=3, ge=1)
-    arv_share: float = Field(default=0.5, ge=0, le=1)
-    weekly_hours: float = Field(default=40.0, gt=0, le=168)
-    shift_hours: float = Field(default=10.0, gt=0, le=24)
-    shifts: list[_ShiftIn] | None = None
-
-
-class _TravelIn(_Strict):
-    circuity: float = Field(default=1.3, ge=1)
-    short_trip_circuity: float = Field(default=1.4, ge=1)
-    short_trip_m: float = Field(default=2000.0, ge=0)
-    inner_speed_kmh: float = Field(default=25.0, gt=0)
-    outer_speed_kmh: float = Field(default=37.5, gt=0)
-    slot_speed_factor: dict[str, float] = Field(default_factory=dict)
-    dispatch_delay_min: float = Field(default=1.5, ge=0)
-    engage_min: float = Field(default=1.0, ge=0)
-    arv_busy_probability: float = Field(default=0.3, ge=0, lt=1)
-    dispatch_sigma: float = Field(default=0.5, ge=0, le=3)
-    travel_sigma: float = Field(default=0.3, ge=0, le=3)
-
-
-class _PayoffsIn(_Strict):
-    on_site_intervention_min: float = Field(default=1.0, ge=0)
-    symbolic_weight: float = Field(default=1.0, ge=0)
-
-
-class _AttackerIn(_Strict):
-    """An attack type; casualty fields left out come from the calibrated model for `kind`."""
-
-    id: str = Field(min_length=1)
-    name: str
-    prior: float = Field(ge=0, le=1)
-    kind: str = ""
-    initial_casualties: float | None = Field(default=None, ge=0)
-    casualties_per_minute: float | None = Field(default=None, ge=0)
-    people_cap: float = Field(default=1.0, ge=0, le=1)
-    crowd_exponent: float | None = Field(default=None, ge=0, le=1.5)
-    reference_people: float | None = Field(default=None, gt=0)
-    targets: float | None = Field(default=None, ge=1)
-    max_reach: float | None = Field(default=None, ge=1)
-    interdiction: float = Field(ge=0, le=1)
-    capture_penalty: float = Field(ge=0)
-    hardening_effect: float = Field(ge=0, le=1)
-    description: str = ""
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, v: str) -> str:
-        if v:
-            try:
-                parse_attack_type(v)
-            except ScenarioError as err:
-                raise ValueError(str(err)) from None
-        return v
-
-    def resolve(self) -> AttackerType:
-        """The attacker type, calibrated values filling what the file leaves out.
-
-        A file that sets the curve by hand (``initial_casualties`` and
-        ``casualties_per_minute``) without ``crowd_exponent`` keeps the crowd-blind
-        curve (``crowd_exponent = 0``); one that leaves them out takes burst, rate,
-        exponent and reference crowd from the calibrated model for `kind` (default: the
-        id, when it names an attack type).
-        """
-        data = self.model_dump()
-        kind = self.kind
-        if not kind:
-            try:
-                parse_attack_type(self.id)
-                kind = self.id
-            except ScenarioError:
-                kind = ""
-        hand_set = self.initial_casualties is not None and self.casualties_per_minute is not None
-        if not hand_set:
-            if not kind:
-                msg = (f"attacker `{self.id}`: give `kind` (an attack type such as "
-                       f"'vehicle+bladed') or both `initial_casualties` and "
-                       f"`casualties_per_minute`")
-                raise ValueError(msg)
-            params = default_casualty_parameters()
-            burst, rate = burst_and_rate(kind, params)
-            if data["initial_casualties"] is None:
-                data["initial_casualties"] = burst
-            if data["casualties_per_minute"] is None:
-                data["casualties_per_minute"] = rate
-            if data["crowd_exponent"] is None:
-                data["crowd_exponent"] = params.crowd_exponent
-            if data["reference_people"] is None:
-                data["reference_people"] = params.reference_people
-            if data["max_reach"] is None:
-                data["max_reach"] = reach_cap(kind, params)
-        data["kind"] = kind
-        if data["crowd_exponent"] is None:
-            data["crowd_exponent"] = 0.0
-        if data["reference_people"] is None:
-            data["reference_people"] = 1000.0
-        return AttackerType(**data)
-
-
-class _ResponseIn(_Strict):
-    standards: list[str] = Field(default_factory=list)
-
-
-class _BoundsIn(_Strict):
-    min_lat: float = Field(ge=-90, le=90)
-    min_lon: float = Field(ge=-180, le=180)
-    max_lat: float = Field(ge=-90, le=90)
-    max_lon: float = Field(ge=-180, le=180)
-
-
-class _TablesIn(_Strict):
-    sites: str = "sites.csv"
-    zones: str = "zones.csv"
-    standby: str = "standby.csv"
-    boundaries: str | None = None
-    basemap: str | None = None
-    protection: str | None = None
-
-
-class _ProtectionRow(_Strict):
-    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
-    site_id: str = Field(min_length=1)
-    force: str
-    officers: int = Field(ge=1)
-    slots: str = ""
-    unit: str = ""
-    source: str = "assumption"
-
-    @field_validator("force")
-    @classmethod
-    def _force(cls, v: str) -> str:
-        if v not in PROTECTION_FORCES:
-            msg = f"one of {', '.join(PROTECTION_FORCES)}"
-            raise ValueError(msg)
-        return v
-
-
-class _ScenarioIn(_Strict):
-    name: str = Field(min_length=1)
-    version: str = "1"
-    timezone: str = "UTC"
-    threat_level: str = "SEVERE"
-    threat_levels: str | None = None
-    bounds: _BoundsIn | None = None
-    tables: _TablesIn = Field(default_factory=_TablesIn)
-    slots: list[_SlotIn] | None = None
-    force: _ForceIn
-    travel: _TravelIn = Field(default_factory=_TravelIn)
-    payoffs: _PayoffsIn = Field(default_factory=_PayoffsIn)
-    response: _ResponseIn = Field(default_factory=_ResponseIn)
-    attackers: list[_AttackerIn] = Field(min_length=1)
-
-
-_FINITE = dict(allow_inf_nan=False)
-
-
-class _SiteRow(_Strict):
-    model_config = ConfigDict(extra="ignore", frozen=True, **_FINITE)  # type: ignore[typeddict-item]
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    category: str
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    zone_id: str
-    symbolic_value: float = Field(default=0.0, ge=0)
-    hardening: float = Field(default=0.0, ge=0, le=1)
-    annual_entries_exits_m: float | None = Field(default=None, ge=0)
-    capacity: int | None = Field(default=None, ge=0)
-
-    @field_validator("category")
-    @classmethod
-    def _category(cls, v: str) -> str:
-        if v not in SITE_CATEGORIES:
-            msg = f"one of {', '.join(SITE_CATEGORIES)}"
-            raise ValueError(msg)
-        return v
-
-    @field_validator("annual_entries_exits_m", "capacity", mode="before")
-    @classmethod
-    def _blank(cls, v: object) -> object:
-        return None if v == "" else v
-
-
-class _ZoneRow(_Strict):
-    model_config = ConfigDict(extra="ignore", frozen=True, **_FINITE)  # type: ignore[typeddict-item]
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    population_2021: int = Field(ge=0)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    area_km2: float = Field(gt=0)
-    inner: bool = False
-
-
-class _StandbyRow(_Strict):
-    model_config = ConfigDict(extra="ignore", frozen=True, **_FINITE)  # type: ignore[typeddict-item]
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    kind: str
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    zone_id: str
-    capacity: int = Field(default=2, ge=1)
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, v: str) -> str:
-        if v not in STANDBY_KINDS:
-            msg = f"one of {', '.join(STANDBY_KINDS)}"
-            raise ValueError(msg)
-        return v
-
-
-def _problems(err: ValidationError, file: str, *, row: int | None = None,
-              prefix: str = "") -> list[Problem]:
-    out = []
-    for e in err.errors():
-        field = ".".join(str(p) for p in e["loc"]) or "(row)"
-        expected = e["msg"].removeprefix("Value error, ")
-        value = e.get("input")
-        if e["type"] == "missing":
-            value, expected = None, "a value (missing)"
-        out.append(Problem(file, prefix + field, value, expected, row))
-    return out
-
-
 def _default_slots() -> list[TimeSlot]:
     return [TimeSlot(f"{h:02d}-{h + 4:02d}", time(h, 0), 4.0) for h in range(0, 24, 4)]
 
@@ -360,151 +101,6 @@ def _read_csv(path: Path, problems: list[Problem],
     except (UnicodeDecodeError, csv.Error) as err:
         problems.append(Problem(path.name, "(file)", str(path), f"readable UTF-8 CSV ({err})"))
         return []
-
-
-def _ring_centroid(ring: list[tuple[float, float]]) -> tuple[float, float, float]:
-    """Area centroid (lon, lat) and signed area of a polygon ring (shoelace formula)."""
-    a = cx = cy = 0.0
-    for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
-        cross = x0 * y1 - x1 * y0
-        a += cross
-        cx += (x0 + x1) * cross
-        cy += (y0 + y1) * cross
-    if abs(a) < 1e-15:
-        xs, ys = zip(*ring, strict=True)
-        return sum(xs) / len(xs), sum(ys) / len(ys), 0.0
-    return cx / (3 * a), cy / (3 * a), a / 2
-
-
-def _centroid(polygon: MultiPolygonCoords) -> tuple[float, float]:
-    """Area-weighted centroid (lon, lat) of the outer rings of a multipolygon."""
-    parts = [_ring_centroid(list(p[0][:-1] if p[0][0] == p[0][-1] else p[0])) for p in polygon]
-    total = sum(abs(a) for *_, a in parts)
-    if total <= 0:
-        return parts[0][0], parts[0][1]
-    return (sum(x * abs(a) for x, _, a in parts) / total,
-            sum(y * abs(a) for _, y, a in parts) / total)
-
-
-def _geometry(geom: Any, file: str, row: int, problems: list[Problem]
-              ) -> MultiPolygonCoords | None:
-    """A feature's Polygon or MultiPolygon as MultiPolygon coordinates, or None (problem)."""
-    kind = geom.get("type") if isinstance(geom, dict) else None
-    coords = geom.get("coordinates") if isinstance(geom, dict) else None
-    if kind not in ("Polygon", "MultiPolygon") or not isinstance(coords, list) or not coords:
-        problems.append(Problem(file, "geometry.type", kind, "a Polygon or MultiPolygon", row))
-        return None
-    polygons = [coords] if kind == "Polygon" else coords
-    out = []
-    for i, poly in enumerate(polygons):
-        rings = []
-        for j, ring in enumerate(poly if isinstance(poly, list) else [None]):
-            where = (f"geometry.coordinates[{i}][{j}]" if kind == "MultiPolygon"
-                     else f"geometry.coordinates[{j}]")
-            try:
-                pts = tuple((float(p[0]), float(p[1])) for p in ring)
-            except (TypeError, ValueError, IndexError):
-                problems.append(Problem(file, where, _short(ring),
-                                        "a ring of [lon, lat] number pairs", row))
-                return None
-            if len(pts) < 4 or pts[0] != pts[-1]:
-                problems.append(Problem(file, where, f"{len(pts)} points",
-                                        "a closed ring of at least 4 points (first = last)",
-                                        row))
-                return None
-            bad = [p for p in pts if not (math.isfinite(p[0]) and math.isfinite(p[1])
-                                          and -180 <= p[0] <= 180 and -90 <= p[1] <= 90)]
-            if bad:
-                problems.append(Problem(file, where, list(bad[0]),
-                                        "[lon, lat] in degrees (lon -180..180, lat -90..90)",
-                                        row))
-                return None
-            rings.append(pts)
-        if rings:
-            out.append(tuple(rings))
-    return tuple(out) if out else None
-
-
-def _short(value: object, n: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _read_geojson(path: Path, problems: list[Problem]
-                  ) -> tuple[list[tuple[int, dict[str, Any], MultiPolygonCoords]], str]:
-    """Features of a zones GeoJSON as (row, properties, polygon), and its attribution.
-
-    The attribution is the FeatureCollection's ``attribution`` member (a GeoJSON foreign
-    member), which CityWatch prints on every map drawn from the boundaries.
-    """
-    if not path.is_file():
-        problems.append(Problem(path.name, "(file)", str(path), "an existing GeoJSON file"))
-        return [], ""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        features = data["features"]
-        if not isinstance(features, list):
-            raise TypeError("`features` is not a list")
-    except (ValueError, KeyError, TypeError) as err:
-        problems.append(Problem(path.name, "(file)", str(path),
-                                f"a GeoJSON FeatureCollection ({err})"))
-        return [], ""
-    attribution = data.get("attribution", "")
-    if not isinstance(attribution, str):
-        problems.append(Problem(path.name, "attribution", attribution, "a string"))
-        attribution = ""
-    out = []
-    for i, feat in enumerate(features, start=1):
-        if not isinstance(feat, dict):
-            problems.append(Problem(path.name, "(feature)", _short(feat), "a GeoJSON Feature",
-                                    i))
-            continue
-        props = feat.get("properties") or {}
-        if not isinstance(props, dict):
-            problems.append(Problem(path.name, "properties", _short(props), "an object", i))
-            continue
-        polygon = _geometry(feat.get("geometry"), path.name, i, problems)
-        if polygon is not None:
-            out.append((i, dict(props), polygon))
-    return out, attribution
-
-
-def _read_zones_geojson(path: Path, problems: list[Problem]
-                        ) -> tuple[list[tuple[int, dict[str, Any], MultiPolygonCoords]], str]:
-    rows, attribution = _read_geojson(path, problems)
-    for _, props, polygon in rows:
-        if "lat" not in props or "lon" not in props:
-            lon, lat = _centroid(polygon)
-            props.setdefault("lat", lat)
-            props.setdefault("lon", lon)
-    return rows, attribution
-
-
-def _read_boundaries(path: Path, zone_ids: list[str], problems: list[Problem]
-                     ) -> tuple[dict[str, MultiPolygonCoords], str]:
-    """Zone polygons keyed by the features' ``id`` property, every zone exactly once."""
-    rows, attribution = _read_geojson(path, problems)
-    known = set(zone_ids)
-    out: dict[str, MultiPolygonCoords] = {}
-    for i, props, polygon in rows:
-        zid = props.get("id")
-        if zid is None:
-            problems.append(Problem(path.name, "properties.id", None,
-                                    "the id of a zone (a property named `id`)", i))
-        elif zid not in known:
-            problems.append(Problem(path.name, "properties.id", zid,
-                                    f"the id of a zone in the zones table ("
-                                    f"{', '.join(sorted(known)[:4])}, ...)", i))
-        elif zid in out:
-            problems.append(Problem(path.name, "properties.id", zid,
-                                    "one feature per zone (a duplicate)", i))
-        else:
-            out[zid] = polygon
-    missing = [z for z in zone_ids if z not in out]
-    if rows and missing:
-        problems.append(Problem(path.name, "(features)", missing[:5],
-                                f"a feature for every zone ({len(missing)} missing)"))
-    return out, attribution
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -985,31 +581,6 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
                                            encoding="utf-8")
     if scenario.basemap:
         (out / "basemap.geojson").write_text(scenario.basemap, encoding="utf-8")
-    return out
-
-
-def zones_feature_collection(scenario: Scenario,
-                             properties: dict[str, dict[str, Any]] | None = None
-                             ) -> dict[str, Any]:
-    """The scenario's zone boundaries as a GeoJSON FeatureCollection.
-
-    Each feature's ``id`` property is the zone id, with its ``name`` and any extra
-    `properties` given per zone id; the boundaries' credit is the collection's
-    ``attribution`` member. Zones without a polygon are left out.
-    """
-    features = []
-    for z in scenario.zones:
-        if z.polygon is None:
-            continue
-        props: dict[str, Any] = {"id": z.id, "name": z.name}
-        props.update((properties or {}).get(z.id, {}))
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": {"type": "MultiPolygon",
-                                      "coordinates": [[list(map(list, ring)) for ring in poly]
-                                                      for poly in z.polygon]}})
-    out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    if scenario.boundary_attribution:
-        out["attribution"] = scenario.boundary_attribution
     return out
 
 
