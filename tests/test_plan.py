@@ -330,3 +330,13 @@ def test_plan_arv_posts_are_the_plans(tiny_dir: Path, arv: str) -> None:
     posts, jp = plan_arv_posts(sc, opts)
     assert posts == make_plan(sc, opts).built.arv_posts
     assert (jp is not None) == (arv == "joint")
+
+
+def test_the_pipeline_is_importable_beside_the_artifact() -> None:
+    import citywatch.plan
+    import citywatch.planner
+
+    assert citywatch.plan.make_plan is citywatch.planner.make_plan
+    assert citywatch.plan.plan_arv_posts is citywatch.planner.plan_arv_posts
+    with pytest.raises(AttributeError, match="no_such"):
+        citywatch.plan.no_such  # noqa: B018

@@ -14,7 +14,7 @@ from citywatch.cli.app import _LAZY, command_names, lazy, load_command
 
 #: What must not be imported to list the commands or print the version.
 HEAVY = ("numpy", "scipy", "highspy", "citywatch.model", "citywatch.games",
-         "citywatch.plan", "citywatch.cli._common", "citywatch.cli.plan",
+         "citywatch.plan", "citywatch.planner", "citywatch.cli._common", "citywatch.cli.plan",
          "citywatch.cli.simulate", "citywatch.cli.game")
 
 _PROBE = """

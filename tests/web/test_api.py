@@ -133,14 +133,14 @@ def test_cold_plan_cache_loads_the_stored_plan(tmp_path: Path, monkeypatch) -> N
                           ).json()["id"]
         stored = wait_plan(client, pid, planner)["result"]
         assert app.state.plans.get(pid) is not None
-    import citywatch.plan
+    import citywatch.planner
     from citywatch.web import services
 
     def no_solve(*args: object, **kwargs: object) -> None:
         raise AssertionError("a stored plan was solved again")
 
     monkeypatch.setattr(services, "make_plan", no_solve)
-    monkeypatch.setattr(citywatch.plan, "make_plan", no_solve)
+    monkeypatch.setattr(citywatch.planner, "make_plan", no_solve)
     again = create_app(app.state.settings, executor=ThreadPoolExecutor(2))
     assert again.state.plans is not app.state.plans and again.state.plans.get(pid) is None
     with TestClient(again) as client:

@@ -32,7 +32,7 @@ def backtest(
     records = default_attacks() if file is None else read_attacks(file)
     plan = None
     if scenario.lower() != "none":
-        from citywatch.plan import make_plan
+        from citywatch.planner import make_plan
 
         plan = make_plan(load(scenario))
     result = run(records, plan=plan, seed=seed)

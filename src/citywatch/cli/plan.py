@@ -88,7 +88,8 @@ def plan(
 
     from citywatch.errors import ScenarioError
     from citywatch.options import PlanOptions, PolicyOptions, SolveLimits
-    from citywatch.plan import make_plan, write_plan
+    from citywatch.plan import write_plan
+    from citywatch.planner import make_plan
 
     sc = load(scenario, threat=threat, officers=officers)
     if top < 1:

@@ -71,7 +71,8 @@ def roster(
 ) -> None:
     """Sample a roster from the plan and write roster.csv, coverage.csv and the exports."""
     from citywatch.options import PlanOptions
-    from citywatch.plan import load_plan, make_plan
+    from citywatch.plan import load_plan
+    from citywatch.planner import make_plan
     from citywatch.schedule.export import FORMATS, export_roster
     from citywatch.schedule.predictability import predictability
     from citywatch.cli._run import run_long, writing

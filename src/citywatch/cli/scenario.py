@@ -122,7 +122,7 @@ def _plan_posts(sc: object, plan: Path | None) -> tuple[tuple[tuple[int, ...], .
 
     assert isinstance(sc, Scenario)
     if plan is None:
-        from citywatch.plan import plan_arv_posts
+        from citywatch.planner import plan_arv_posts
 
         posts, _ = plan_arv_posts(sc)   # exactly the default plan's (`citywatch plan`)
         return posts, "the default plan's (joint ARV search)"

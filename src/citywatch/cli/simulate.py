@@ -88,7 +88,8 @@ def _plan_for(spec: str, sc: Scenario, *, attacker: str, k: int | None,
     """
     from citywatch.model.payoffs import build_game
     from citywatch.options import PlanOptions
-    from citywatch.plan import load_plan, make_plan
+    from citywatch.plan import load_plan
+    from citywatch.planner import make_plan
     from citywatch.sim.baselines import BASELINES, baseline
 
     options = PlanOptions(attacker=attacker)
@@ -138,7 +139,8 @@ def simulate(
     """Simulate attacks against a plan: interdiction, time to armed help, casualties."""
     from citywatch.errors import ScenarioError
     from citywatch.options import PlanOptions
-    from citywatch.plan import load_plan, make_plan
+    from citywatch.plan import load_plan
+    from citywatch.planner import make_plan
     from citywatch.sim.model import Spread
     from citywatch.sim.results import casualties_label
     from citywatch.sim.simulate import simulate as run

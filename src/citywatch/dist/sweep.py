@@ -132,7 +132,7 @@ def _load(scenario: str) -> Scenario:
 def run_task(task: SweepTask) -> dict[str, Any]:
     """Re-plan and simulate one task (the same function locally and on a worker)."""
     from citywatch.dist.runner import tune_malloc
-    from citywatch.plan import make_plan
+    from citywatch.planner import make_plan
     from citywatch.sim.simulate import simulate
     from citywatch.sim.whatif import Outcome, apply_changes, parse_event
 

@@ -64,7 +64,7 @@ least fleet meeting the standards (proving fewer infeasible takes the covering M
 minutes). The search stops at a local optimum or after ``max_evaluations`` scored
 patterns: a work limit, so the result is deterministic. The scoring model is not the
 real plan (the default plan solves the Bayesian game with jointly searched ARV posts),
-so `citywatch.plan.make_plan` solves the real plan on the fixed pattern and on the
+so `citywatch.planner.make_plan` solves the real plan on the fixed pattern and on the
 last `CANDIDATES` improving patterns of the search path and keeps the one of fewest
 expected casualties per attack (the fixed one unless another is strictly better).
 """
@@ -270,7 +270,7 @@ class ShiftOptimisation:
         greedy ARVs) for the two patterns.
     plan_before, plan_after
         Expected casualties per attack of the real plan on the fixed pattern and on
-        `shifts` (set by `citywatch.plan.make_plan`; ``None`` until then).
+        `shifts` (set by `citywatch.planner.make_plan`; ``None`` until then).
     kept_fixed
         Whether the plan kept the fixed pattern because no candidate was better on the
         real plan.

@@ -16,7 +16,8 @@ from citywatch.games.equilibrium import Equilibrium
 from citywatch.model.payoffs import ScenarioGame, build_game
 from citywatch.model.scenario import Scenario
 from citywatch.options import PlanOptions
-from citywatch.plan import Plan, best_responses, load_plan, make_plan
+from citywatch.plan import Plan, best_responses, load_plan
+from citywatch.planner import make_plan
 from citywatch.sim.model import Spread
 from citywatch.sim.results import Z95, Estimate, SimulationResult
 from citywatch.sim.simulate import root_seed, simulate

@@ -15,7 +15,8 @@ from citywatch.errors import ScenarioError, require
 from citywatch.model.scenario import Scenario
 from citywatch.model.threat import ThreatLevel
 from citywatch.options import QUICK, PlanOptions
-from citywatch.plan import Plan, make_plan
+from citywatch.plan import Plan
+from citywatch.planner import make_plan
 from citywatch.sim.model import Spread
 from citywatch.sim.results import Estimate, SimulationResult
 from citywatch.sim.simulate import root_seed, simulate

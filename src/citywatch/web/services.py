@@ -21,7 +21,8 @@ from citywatch.errors import ScenarioError
 from citywatch.model.io import load_scenario, save_scenario
 from citywatch.model.scenario import Scenario
 from citywatch.options import PlanOptions
-from citywatch.plan import Plan, make_plan
+from citywatch.plan import Plan
+from citywatch.planner import make_plan
 from citywatch.store.audit import append_audit
 from citywatch.store.models import (
     PlanRecord,
