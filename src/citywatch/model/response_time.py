@@ -287,25 +287,31 @@ class ResponseTimes:
         return out
 
 
+def _curve(initial: npt.ArrayLike, rate: npt.ArrayLike, cap: npt.ArrayLike, n_dest: int
+           ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], FloatArray]:
+    """The casualty curve broadcast to (..., dest): ``a, r, k``, where ``r > 0``, and the
+    minutes ``x = (k − a) / r`` at which the cap binds (0 where ``r = 0``)."""
+    a, r, k = (np.asarray(v, dtype=np.float64) for v in (initial, rate, cap))
+    a, r, k = np.broadcast_arrays(a, r, k, np.zeros(n_dest))[:3]
+    if np.any(r < 0):
+        msg = "`rate` must be >= 0"
+        raise ScenarioError(msg)
+    pos = r > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(pos, (k - a) / np.where(pos, r, 1.0), 0.0)
+    return a, r, k, pos, x
+
+
 def expected_casualties(times: ResponseTimes, *, initial: npt.ArrayLike, rate: npt.ArrayLike,
                         cap: npt.ArrayLike) -> FloatArray:
     """``E[min(cap, initial + rate · T)]`` per destination, exactly in the busy state.
 
     Parameters broadcast to (..., destinations), e.g. (types, destinations).
     """
-    a = np.asarray(initial, dtype=np.float64)
-    r = np.asarray(rate, dtype=np.float64)
-    k = np.asarray(cap, dtype=np.float64)
-    a, r, k = np.broadcast_arrays(a, r, k, np.zeros(times.n_destinations))[:3]
-    if np.any(r < 0):
-        msg = "`rate` must be >= 0"
-        raise ScenarioError(msg)
+    a, r, k, pos, x = _curve(initial, rate, cap, times.n_destinations)
     mean = times.mean()
     out = np.minimum(k, a).astype(np.float64)         # rate 0: no time dependence
-    pos = r > 0
     if pos.any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(pos, (k - a) / np.where(pos, r, 1.0), 0.0)
         linear = a + r * mean
         # the cap can only bind below T's 8-sigma ceiling (beyond it E[(T - x)^+] < 1e-15
         # of T): the stop-loss is computed only where it can matter
@@ -355,17 +361,9 @@ class PlacementCasualties:
         if t.ndim != 2 or t.shape[0] < 1:
             msg = f"`travel` must have shape (points >= 1, destinations), got {t.shape}"
             raise ScenarioError(msg)
-        a, r, k = (np.asarray(v, dtype=np.float64) for v in (initial, rate, cap))
-        a, r, k = np.broadcast_arrays(a, r, k, np.zeros(t.shape[1]))[:3]
-        if np.any(r < 0):
-            msg = "`rate` must be >= 0"
-            raise ScenarioError(msg)
+        self.a, self.r, self.k, self.pos, x = _curve(initial, rate, cap, t.shape[1])
         busy_state_probability(1, busy_probability)       # validates the probability
         self.travel, self.busy = t, float(busy_probability)
-        self.a, self.r, self.k = a, r, k
-        self.pos = r > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(self.pos, (k - a) / np.where(self.pos, r, 1.0), 0.0)
         one = np.ones(t.shape[0]) / t.shape[0]
         fixed = dict(dispatch_minutes=float(dispatch_minutes),
                      engage_minutes=float(engage_minutes), spread=spread)

@@ -210,19 +210,23 @@ class _Evaluator:
         """
         out = []
         for s, p in enumerate(posts):
-            kw = {"busy_probability": self.busy, "fixed_minutes": self.delay,
-                  "exempt": self.guarded[s], "site_ids": self.sc.site_ids,
-                  "slot": self.sc.slot_names[s]}
             if fallback is None:
-                out.append(repair(self.travel[s], p, self.ppl[s], self.capacity,
-                                  self.standards, **kw))
+                out.append(self.repair_slot(s, p))
                 continue
             try:
-                out.append(repair(self.travel[s], p, self.ppl[s], self.capacity,
-                                  self.standards, max_rounds=0, **kw))
+                out.append(self.repair_slot(s, p, max_rounds=0))
             except InfeasibleError:
                 out.append(tuple(fallback[s]))
         return tuple(out)
+
+    def repair_slot(self, s: int, posts: Sequence[int], *, max_rounds: int = 30
+                    ) -> tuple[int, ...]:
+        """Slot `s`'s placement nearest `posts` meeting the standards
+        (`citywatch.response.standards.repair`; `max_rounds` of penalty descent)."""
+        return repair(self.travel[s], posts, self.ppl[s], self.capacity, self.standards,
+                      busy_probability=self.busy, fixed_minutes=self.delay,
+                      exempt=self.guarded[s], site_ids=self.sc.site_ids,
+                      slot=self.sc.slot_names[s], max_rounds=max_rounds)
 
     def table(self, s: int) -> PlacementCasualties:
         """Slot `s`'s casualty table over standby points (built on first use)."""
@@ -253,13 +257,6 @@ class _Evaluator:
                                                   self.ac_scale))
             cache[key] = (au, du, level)
         return cache[key]
-
-    def game(self, posts: Posts) -> SecurityGame:
-        """The mixture attacker's patrol game with the ARVs at `posts`."""
-        parts = [self.slot_payoffs(s, p) for s, p in enumerate(posts)]
-        return SecurityGame(self.dc, np.concatenate([d for _, d, _ in parts]), self.ac,
-                            np.concatenate([a for a, _, _ in parts]),
-                            resources=self.resources, groups=self.groups)
 
     def loss(self, posts: Posts) -> float:
         """Expected loss of the mixture attacker's equilibrium (`solve_origami`'s value),

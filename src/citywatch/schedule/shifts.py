@@ -390,19 +390,11 @@ class _Scorer:
         self.evaluations = 0
 
     def posts(self, s: int, n: int) -> tuple[int, ...]:
-        from citywatch.response.standards import repair
-
         first = self.firsts[s]
         prefix = tuple(sorted(self.orders[s][:n]))
         if not self.standards or (first is not None and n >= first):
             return prefix
-        tm = self.sc.travel
-        return repair(self.travel[s], prefix, self.sc.people()[:, s],
-                      [p.capacity for p in self.sc.standby], self.standards,
-                      busy_probability=tm.arv_busy_probability,
-                      fixed_minutes=tm.dispatch_delay_min + tm.engage_min,
-                      exempt=self.on.reshape(self.n_slots, self.ns)[s],
-                      site_ids=self.sc.site_ids, slot=self.sc.slot_names[s])
+        return self.ev.repair_slot(s, prefix)
 
     def harm(self, s: int, n: int) -> FloatArray | None:
         """Each type's casualties at slot `s`'s sites with `n` ARVs (None: infeasible)."""
