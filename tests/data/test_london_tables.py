@@ -275,7 +275,7 @@ def test_footfall_script_reproduces_sites(tmp_path: Path) -> None:
 
 
 BOUNDARIES_SCRIPT = REPO / "tools" / "london_boundaries.py"
-SHARED_BOUNDARIES = REPO.parents[1] / "shared" / "data" / "london_boroughs.geojson"
+SHARED_BOUNDARIES = REPO.parent / "shared" / "data" / "london_boroughs.geojson"
 
 
 def test_boundaries_are_33_polygons_with_the_credit() -> None:
